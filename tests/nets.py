@@ -1,0 +1,51 @@
+"""Small random networks used across the tests."""
+from __future__ import annotations
+
+import numpy as np
+
+from eventprop.models import (Connection, Dense, Exponential, FixedProbability, LeakyIntegrate, LeakyIntegrateFire,
+                              Network, Normal, Population, SpikeInput, Uniform)
+
+
+def build(kind: str, dt: float = 1.0, n_in: int = 6, n_hid: int = 8, n_out: int = 3, max_delay_ms: float = 8.0,
+          readout: str = "avg_var_exp_weight", w_in: float = 1.2) -> Network:
+    """kind: feedforward | recurrent | sparse | spatial | two_layer."""
+    D = int(round(max_delay_ms / dt))
+    tau_s = 5.0
+    net = Network(dt=dt)
+    with net:
+        inp = Population(SpikeInput(), n_in, name="inp")
+        pos = Uniform(0.0, 1.0) if kind == "spatial" else None
+        hid = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0), n_hid, name="hid",
+                         position=pos, dims=2 if pos else None)
+        out = Population(LeakyIntegrate(tau_mem=20.0, readout=readout), n_out, name="out")
+        if kind == "spatial":
+            inp_sp = Population(SpikeInput(), n_in, name="inp_sp", position=Uniform(0.0, 1.0), dims=2)
+            Connection(inp_sp, hid, Dense(weight=Normal(w_in, 0.5 * w_in)), Exponential(tau_s), max_delay_steps=D,
+                       delay_from_positions=1.0 / (0.6 * max_delay_ms), name="sp_hid")
+        Connection(inp, hid, Dense(weight=Normal(w_in, 0.5 * w_in), delay=Uniform(0, 0.6 * D)), Exponential(tau_s),
+                   max_delay_steps=D, learn_delays=True, name="in_hid")
+        last = hid
+        if kind == "recurrent":
+            Connection(hid, hid, Dense(weight=Normal(0.0, 0.3), delay=Uniform(0, 0.6 * D)), Exponential(tau_s),
+                       max_delay_steps=D, learn_delays=True, name="hid_hid")
+        if kind == "sparse":
+            Connection(hid, hid, FixedProbability(0.4, weight=Normal(0.1, 0.3), delay=Uniform(0, 0.6 * D)),
+                       Exponential(tau_s), max_delay_steps=D, learn_delays=True, name="hid_hid")
+        if kind == "two_layer":
+            hid2 = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0), n_hid, name="hid2")
+            Connection(hid, hid2, Dense(weight=Normal(0.8, 0.4), delay=Uniform(0, 0.6 * D)), Exponential(tau_s),
+                       max_delay_steps=D, learn_delays=True, name="hid_hid2")
+            last = hid2
+        Connection(last, out, Dense(weight=Normal(0.0, 1.0), delay=Uniform(0, 0.6 * D)), Exponential(tau_s),
+                   max_delay_steps=D, learn_delays=True, name="hid_out")
+    return net
+
+
+def random_raster(rng, batch: int, n_steps: int, n_in: int, rate: float) -> np.ndarray:
+    """Poisson-like 0/1 raster [B, T, N] with `rate` spikes per channel per step."""
+    return (rng.random((batch, n_steps, n_in)) < rate).astype(np.float32)
+
+
+def input_dict(net: Network, raster_by_pop: dict) -> dict:
+    return {p.name: raster_by_pop[p.name] for p in net.input_populations}
