@@ -179,6 +179,13 @@ class Connection:
             if bounds is not None and (bounds[0] < 0 or bounds[1] > max_delay_steps):
                 raise ValueError(f"{label}: delay init range [{bounds[0]}, {bounds[1]}] lies outside "
                                  f"[0, max_delay_steps={max_delay_steps}]")
+        if isinstance(connectivity, Dense):
+            for field in ("weight", "delay"):
+                value = getattr(connectivity, field)
+                if not isinstance(value, Initialiser) and np.ndim(value) not in (0,) and \
+                        np.shape(value) != (source.size, target.size):
+                    raise ValueError(f"{label}: dense {field} must be a scalar, an initialiser or an array of shape "
+                                     f"[N_pre, N_post] = {(source.size, target.size)}, got {np.shape(value)}")
         self.source, self.target, self.connectivity, self.synapse = source, target, connectivity, synapse
         self.max_delay_steps = int(max_delay_steps)
         self.learn_delays = bool(learn_delays)
