@@ -111,3 +111,40 @@ def test_cli_train_and_errors(tmp_path):
     blocked.write_text("")
     res = runner.invoke(main, ["train", str(tmp_path / "small.toml"), "--out", str(blocked / "run")])
     assert res.exit_code == 2 and "cannot write to run folder" in res.output
+
+
+def test_nan_guard_skips_then_aborts(tmp_path, monkeypatch):
+    cfg = prepare_run_dir(tmp_path / "r", small_config(1), False, False)
+    tr = Trainer(cfg, tmp_path / "r", quiet=True)
+    real_loss = tr._loss
+    calls = {"n": 0}
+
+    def flaky(run, labels):   # first two batches non-finite, then normal: skipped with a warning, run continues
+        loss, readout = real_loss(run, labels)
+        calls["n"] += 1
+        return (loss * float("nan") if calls["n"] <= 2 else loss), readout
+
+    monkeypatch.setattr(tr, "_loss", flaky)
+    before = tr.model.get_submodule("in_hid").weight.detach().clone()
+    with pytest.warns(UserWarning, match="non-finite"):
+        tr.fit()
+    assert torch.isfinite(tr.model.get_submodule("in_hid").weight).all()
+    assert not torch.equal(before, tr.model.get_submodule("in_hid").weight.detach())
+
+    monkeypatch.setattr(tr, "_loss", lambda run, labels: (real_loss(run, labels)[0] * float("inf"),
+                                                          run.readouts["output"]))
+    tr.cfg.train.epochs = 2
+    with pytest.warns(UserWarning), pytest.raises(RunError, match="consecutive batches with non-finite"):
+        tr.fit()
+
+
+def test_trainer_accepts_any_dataset(tmp_path):
+    from eventprop.datasets import sequences
+    cfg = configs.preset("sequence")
+    cfg.train.epochs = 2
+    cfg = prepare_run_dir(tmp_path / "r", cfg, False, False)
+    sets = (sequences(64, 10, n_channels=5), sequences(32, 11, n_channels=5), sequences(32, 12, n_channels=5))
+    tr = Trainer(cfg, tmp_path / "r", quiet=True, datasets=sets)
+    summary = tr.fit()
+    assert len(tr.train_set) == 64 and 0.0 <= summary["test_acc"] <= 1.0
+    assert len((tmp_path / "r" / "metrics.jsonl").read_text().splitlines()) == 2

@@ -46,11 +46,14 @@ def prepare_run_dir(out: Path, cfg: RunConfig, resume: bool, force: bool) -> Run
 
 
 class Trainer:
-    def __init__(self, cfg: RunConfig, run_dir: Path, quiet: bool | None = None):
+    """Trains the network of `cfg` on the config's task, or on `datasets` = (train, validation, test): any objects
+    with `len()`, `n_channels`, `n_classes` and `batches(batch_size, order)` yielding (SpikeEvents or raster, labels)."""
+
+    def __init__(self, cfg: RunConfig, run_dir: Path, quiet: bool | None = None, datasets=None):
         self.cfg, self.dir = cfg, Path(run_dir)
         self.quiet = (not sys.stdout.isatty()) if quiet is None else quiet
         torch.manual_seed(cfg.seed)
-        self.train_set, self.val_set, self.test_set = make_datasets(cfg)
+        self.train_set, self.val_set, self.test_set = make_datasets(cfg) if datasets is None else datasets
         self.net = make_network(cfg, self.train_set.n_channels, self.train_set.n_classes)
         dtype = torch.float64 if cfg.train.dtype == "float64" else torch.float32
         self.model = compile_network(self.net, seed=cfg.seed, dtype=dtype)
