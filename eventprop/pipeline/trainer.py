@@ -156,7 +156,7 @@ class Trainer:
         t0 = time.perf_counter()
         order = np.random.default_rng([self.cfg.seed, self.epoch]).permutation(len(self.train_set))
         total_loss, correct, seen, spikes, nan_streak = 0.0, 0, 0, 0.0, 0
-        task = None if progress is None or self.quiet else progress.add_task(
+        task = None if self.quiet else progress.add_task(
             f"epoch {self.epoch + 1}", total=self.steps_per_epoch, info="")
         for events, labels_np in self.train_set.batches(t.batch_size, order):
             labels = torch.from_numpy(labels_np)

@@ -41,7 +41,7 @@ def crosses_threshold(pop: PopPlan, v: str) -> str:
     return f"{v} >= {lit(pop.theta)}"
 
 
-def lambda_i_step(plan: KernelPlan, group: GroupPlan, lam_i: str, lam_v: str) -> str:
+def lambda_i_step(group: GroupPlan, lam_i: str, lam_v: str) -> str:
     return f"{lit(group.beta)} * {lam_i} + {lit(group.lam_coupling)} * {lam_v}"
 
 

@@ -203,7 +203,7 @@ def emit_backward(plan: KernelPlan, w: CodeWriter):
                     for p in plan.stateful:
                         with w.block(f"for j in range({p.size}):"):
                             for g in p.groups:
-                                step = ml.lambda_i_step(plan, plan.groups[g], f"lamI_{g}[j]", f"lamV_{p.index}[j]")
+                                step = ml.lambda_i_step(plan.groups[g], f"lamI_{g}[j]", f"lamV_{p.index}[j]")
                                 w(f"lamI_{g}[j] = {step}")
                             w(f"lamV_{p.index}[j] = {ml.lambda_v_step(p, f'lamV_{p.index}[j]')}")
     w("")
