@@ -1,0 +1,240 @@
+"""Network / Population / Connection: the mlGeNN-style description of a spiking network.
+
+A Network is a context manager: Populations and Connections created inside it register themselves.
+`Network.instantiate(seed)` draws every initialiser and returns the concrete parameter dictionary
+(`<conn>.weight`, `<conn>.delay`, `<conn>.pre_ind/post_ind` for sparse, `<pop>.position`).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .connectivity import Dense
+from .initialisers import Initialiser, materialise, value_bounds
+from .neurons import LeakyIntegrate, LeakyIntegrateFire, NeuronModel, SpikeInput
+from .synapses import Exponential
+
+_ACTIVE: list["Network"] = []
+POSITION_EPS = 1e-6  # d = sqrt(eps + |p_post - p_pre|^2) / velocity keeps the gradient finite at distance 0
+
+
+def _current_network(what: str) -> "Network":
+    if not _ACTIVE:
+        raise RuntimeError(f"{what} must be created inside a `with Network(...):` block")
+    return _ACTIVE[-1]
+
+
+class Network:
+    """A spiking network; `dt` is the simulation step in ms."""
+
+    def __init__(self, dt: float = 1.0):
+        if not (isinstance(dt, (int, float)) and dt > 0 and math.isfinite(dt)):
+            raise ValueError(f"Network: dt must be a positive finite number of ms, got {dt!r}")
+        self.dt = float(dt)
+        self.populations: list[Population] = []
+        self.connections: list[Connection] = []
+
+    def __enter__(self):
+        _ACTIVE.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _ACTIVE.remove(self)
+        return False
+
+    def _register_name(self, obj, name: str | None, prefix: str) -> str:
+        taken = {p.name for p in self.populations} | {c.name for c in self.connections}
+        if name is None:
+            i = len(self.populations) + len(self.connections)
+            while f"{prefix}{i}" in taken:
+                i += 1
+            name = f"{prefix}{i}"
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"{type(obj).__name__}: name must be a Python identifier, got {name!r}")
+        if name in taken:
+            raise ValueError(f"{type(obj).__name__} {name!r}: name already used in this network")
+        return name
+
+    # ---- queries -------------------------------------------------------------------------------------------
+    def population(self, name: str) -> "Population":
+        for p in self.populations:
+            if p.name == name:
+                return p
+        raise KeyError(f"no population named {name!r}; have {[p.name for p in self.populations]}")
+
+    def connection(self, name: str) -> "Connection":
+        for c in self.connections:
+            if c.name == name:
+                return c
+        raise KeyError(f"no connection named {name!r}; have {[c.name for c in self.connections]}")
+
+    @property
+    def input_populations(self) -> list["Population"]:
+        return [p for p in self.populations if isinstance(p.model, SpikeInput)]
+
+    @property
+    def output_populations(self) -> list["Population"]:
+        return [p for p in self.populations if isinstance(p.model, LeakyIntegrate)]
+
+    def validate(self) -> None:
+        """Whole-network checks (per-object checks run at construction)."""
+        if not self.input_populations:
+            raise ValueError("Network: needs at least one SpikeInput population")
+        if not self.output_populations:
+            raise ValueError("Network: needs at least one LeakyIntegrate (readout) population")
+        for pop in self.populations:
+            if not isinstance(pop.model, SpikeInput) and not any(c.target is pop for c in self.connections):
+                raise ValueError(f"Population {pop.name!r}: receives no connection")
+
+    # ---- parameters ----------------------------------------------------------------------------------------
+    def instantiate(self, seed: int = 0) -> dict[str, np.ndarray]:
+        """Draw all initialisers (deterministically for `seed`) and return the parameter dictionary."""
+        self.validate()
+        rng = np.random.default_rng(seed)
+        params: dict[str, np.ndarray] = {}
+        for pop in self.populations:
+            if pop.position is not None:
+                params[f"{pop.name}.position"] = materialise(pop.position, (pop.size, pop.dims), rng,
+                                                             f"Population {pop.name!r} position")
+        for c in self.connections:
+            params.update(c.instantiate(rng))
+        return params
+
+
+class Population:
+    """`size` neurons of one `model`; optional `position` ([size, dims] array or Initialiser) for spatial nets."""
+
+    def __init__(self, model: NeuronModel, size: int, name: str | None = None, position: Any = None,
+                 dims: int | None = None, learn_position: bool = True):
+        net = _current_network("Population")
+        if not isinstance(model, NeuronModel):
+            raise TypeError(f"Population {name!r}: model must be a neuron model, got {type(model).__name__}")
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
+            raise ValueError(f"Population {name!r}: size must be a positive integer, got {size!r}")
+        if position is not None:
+            if dims is None:
+                arr = None if isinstance(position, Initialiser) else np.asarray(position)
+                if arr is None or arr.ndim != 2:
+                    raise ValueError(f"Population {name!r}: give dims= with a position initialiser "
+                                     f"(or a [size, dims] array)")
+                dims = arr.shape[1]
+            if not 1 <= dims <= 4:
+                raise ValueError(f"Population {name!r}: dims must be 1..4, got {dims}")
+        elif dims is not None:
+            raise ValueError(f"Population {name!r}: dims given without position")
+        self.model, self.size, self.position, self.dims = model, int(size), position, dims
+        self.learn_position = bool(learn_position) and position is not None
+        self.name = net._register_name(self, name, "pop")
+        self.network = net
+        net.populations.append(self)
+
+    def __repr__(self):
+        return f"Population({self.name!r}, {type(self.model).__name__}, {self.size})"
+
+
+class Connection:
+    """Synapses from `source` to `target`.
+
+    max_delay_steps: largest delay (timesteps) the ring buffers hold; delays are clamped to [0, max_delay_steps].
+    learn_delays: delays become a trainable parameter `<name>.delay`.
+    delay_from_positions: conduction velocity (position units per ms); the delay of each synapse is then
+        sqrt(eps + |p_target - p_source|^2) / velocity / dt timesteps, and both populations need positions.
+    """
+
+    def __init__(self, source: Population, target: Population, connectivity, synapse: Exponential | None = None,
+                 max_delay_steps: int = 0, learn_delays: bool = False, delay_from_positions: float | None = None,
+                 name: str | None = None):
+        net = _current_network("Connection")
+        label = f"Connection {name!r}" if name else "Connection"
+        for end, pop in (("source", source), ("target", target)):
+            if not isinstance(pop, Population) or pop.network is not net:
+                raise ValueError(f"{label}: {end} must be a Population of this network, got {pop!r}")
+        if isinstance(target.model, SpikeInput):
+            raise ValueError(f"{label}: target {target.name!r} is a SpikeInput population and cannot receive synapses")
+        if isinstance(source.model, LeakyIntegrate):
+            raise ValueError(f"{label}: source {source.name!r} is a non-spiking LeakyIntegrate population")
+        synapse = Exponential() if synapse is None else synapse
+        if not isinstance(synapse, Exponential):
+            raise TypeError(f"{label}: synapse must be Exponential, got {type(synapse).__name__}")
+        if isinstance(max_delay_steps, bool) or not isinstance(max_delay_steps, (int, np.integer)) \
+                or max_delay_steps < 0:
+            raise ValueError(f"{label}: max_delay_steps must be an integer >= 0, got {max_delay_steps!r}")
+        if delay_from_positions is not None:
+            if not (isinstance(delay_from_positions, (int, float)) and delay_from_positions > 0):
+                raise ValueError(f"{label}: delay_from_positions (velocity) must be > 0, got {delay_from_positions!r}")
+            missing = [p.name for p in (source, target) if p.position is None]
+            if missing:
+                raise ValueError(f"{label}: delay_from_positions needs positions on both populations; "
+                                 f"{missing} ha{'s' if len(missing) == 1 else 've'} none")
+            if source.dims != target.dims:
+                raise ValueError(f"{label}: position dims differ ({source.name}: {source.dims}, "
+                                 f"{target.name}: {target.dims})")
+            if learn_delays:
+                raise ValueError(f"{label}: learn_delays and delay_from_positions exclude each other "
+                                 f"(spatial delays are learned through positions)")
+        else:
+            bounds = value_bounds(connectivity.delay)
+            if bounds is not None and (bounds[0] < 0 or bounds[1] > max_delay_steps):
+                raise ValueError(f"{label}: delay init range [{bounds[0]}, {bounds[1]}] lies outside "
+                                 f"[0, max_delay_steps={max_delay_steps}]")
+        if isinstance(connectivity, Dense):
+            for field in ("weight", "delay"):
+                value = getattr(connectivity, field)
+                if not isinstance(value, Initialiser) and np.ndim(value) not in (0,) and \
+                        np.shape(value) != (source.size, target.size):
+                    raise ValueError(f"{label}: dense {field} must be a scalar, an initialiser or an array of shape "
+                                     f"[N_pre, N_post] = {(source.size, target.size)}, got {np.shape(value)}")
+        self.source, self.target, self.connectivity, self.synapse = source, target, connectivity, synapse
+        self.max_delay_steps = int(max_delay_steps)
+        self.learn_delays = bool(learn_delays)
+        self.velocity = None if delay_from_positions is None else float(delay_from_positions)
+        self.name = net._register_name(self, name, "conn")
+        self.network = net
+        net.connections.append(self)
+
+    @property
+    def sparse(self) -> bool:
+        return bool(self.connectivity.sparse)
+
+    @property
+    def recurrent(self) -> bool:
+        return self.source is self.target
+
+    @property
+    def spatial(self) -> bool:
+        return self.velocity is not None
+
+    @property
+    def has_delays(self) -> bool:
+        """True when any synapse can have a non-zero delay."""
+        return self.max_delay_steps > 0
+
+    def instantiate(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        what = f"Connection {self.name!r}"
+        n_pre, n_post = self.source.size, self.target.size
+        out: dict[str, np.ndarray] = {}
+        if isinstance(self.connectivity, Dense):
+            shape = (n_pre, n_post)
+        else:
+            pre, post = self.connectivity.indices(n_pre, n_post, rng, what)
+            order = np.lexsort((post, pre))  # CSR order: by pre, then post
+            out[f"{self.name}.pre_ind"], out[f"{self.name}.post_ind"] = pre[order], post[order]
+            shape = (pre.size,)
+        w = materialise(self.connectivity.weight, shape, rng, f"{what} weight")
+        if not isinstance(self.connectivity, Dense) and np.ndim(self.connectivity.weight) == 1:
+            w = w[order]
+        out[f"{self.name}.weight"] = w
+        if not self.spatial:
+            d = materialise(self.connectivity.delay, shape, rng, f"{what} delay")
+            if not isinstance(self.connectivity, Dense) and np.ndim(self.connectivity.delay) == 1:
+                d = d[order]
+            if d.size and (d.min() < 0 or d.max() > self.max_delay_steps or not np.all(np.isfinite(d))):
+                raise ValueError(f"{what}: delays drawn in [{d.min():.3g}, {d.max():.3g}] lie outside "
+                                 f"[0, max_delay_steps={self.max_delay_steps}]")
+            out[f"{self.name}.delay"] = d
+        return out
+
+    def __repr__(self):
+        return f"Connection({self.name!r}, {self.source.name} -> {self.target.name})"

@@ -1,0 +1,14 @@
+"""Synapse models."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Exponential:
+    """Current-based exponential synapse: tau dI/dt = -I, each arriving spike adds its weight to I."""
+    tau: float = 5.0
+
+    def __post_init__(self):
+        if not (isinstance(self.tau, (int, float)) and self.tau > 0):
+            raise ValueError(f"Exponential: tau must be a positive number, got {self.tau!r}")

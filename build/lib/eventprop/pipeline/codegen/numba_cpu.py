@@ -1,0 +1,217 @@
+"""Numba (CPU) emitter: one forward and one backward kernel per network, parallel over the samples of a batch.
+
+Each sample is simulated by one thread from start to end with all state in per-sample local arrays; the backward
+kernel accumulates gradients into one buffer per chunk of samples (fixed chunking -> deterministic results).
+"""
+from __future__ import annotations
+
+from . import model_logic as ml
+from .plan import ConnPlan, KernelPlan
+from .writer import CodeWriter
+
+HEADER = ("import numpy as np", "from numba import njit, prange", "")
+JIT = "@njit(parallel=True, cache=True, nogil=True)"
+
+
+def input_args(plan: KernelPlan) -> list[str]:
+    args = ["n_steps"]
+    for p in plan.inputs:
+        args += [f"in_step_{p.index}", f"in_id_{p.index}", f"in_n_{p.index}"]
+    return args
+
+
+def param_args(plan: KernelPlan) -> list[str]:
+    args = []
+    for c in plan.conns:
+        args.append(f"w_{c.index}")
+        if c.delayed:
+            args.append(f"d_{c.index}")
+        if c.sparse:
+            args += [f"row_{c.index}", f"post_{c.index}"]
+    return args
+
+
+def record_args(plan: KernelPlan) -> list[str]:
+    args = []
+    for p in plan.lifs:
+        args += [f"spk_step_{p.index}", f"spk_id_{p.index}", f"spk_den_{p.index}", f"spk_n_{p.index}"]
+    return args
+
+
+def forward_args(plan: KernelPlan) -> list[str]:
+    return input_args(plan) + param_args(plan) + record_args(plan) + [f"vout_{p.index}" for p in plan.outputs]
+
+
+def backward_args(plan: KernelPlan) -> list[str]:
+    grads = []
+    for c in plan.conns:
+        grads.append(f"gw_{c.index}")
+        if c.delay_grad:
+            grads.append(f"gd_{c.index}")
+    return (input_args(plan) + param_args(plan) + record_args(plan) + [f"gv_{p.index}" for p in plan.outputs]
+            + [f"gc_{p.index}" for p in plan.lifs] + ["chunk_lo", "chunk_hi"] + grads)
+
+
+def _synapse_loop(w: CodeWriter, c: ConnPlan, i: str):
+    """Open the loop over the synapses of presynaptic neuron `i`; inside, `j` is the target, `syn` indexes w/d."""
+    if c.sparse:
+        return w.block(f"for s in range(row_{c.index}[{i}], row_{c.index}[{i} + 1]):"), "post_{c}[s]", "s"
+    return w.block(f"for j in range({c.n_post}):"), None, f"{i}, j"
+
+
+def _alloc_state(w: CodeWriter, plan: KernelPlan, dtype: str, backward: bool):
+    for p in plan.stateful:
+        n = p.size
+        if backward:
+            w(f"lamV_{p.index} = np.zeros({n}, {dtype})", f"histV_{p.index} = np.zeros(({p.hist_len}, {n}), {dtype})")
+        else:
+            w(f"V_{p.index} = np.zeros({n}, {dtype})")
+            if p.kind == "lif":
+                w(f"fired_{p.index} = np.zeros({n}, np.int32)", f"nrec_{p.index} = 0")
+        for g in p.groups:
+            L = plan.groups[g].ring_len
+            if backward:
+                w(f"lamI_{g} = np.zeros({n}, {dtype})", f"histI_{g} = np.zeros(({L}, {n}), {dtype})")
+            else:
+                w(f"insyn_{g} = np.zeros({n}, {dtype})", f"ring_{g} = np.zeros(({L}, {n}), {dtype})")
+
+
+def emit_forward(plan: KernelPlan, w: CodeWriter):
+    dtype = f"w_{plan.conns[0].index}.dtype"
+    first_in = plan.inputs[0].index
+    w(JIT)
+    with w.block(f"def forward({', '.join(forward_args(plan))}):"):
+        with w.block(f"for b in prange(in_n_{first_in}.shape[0]):"):
+            _alloc_state(w, plan, dtype, backward=False)
+            for p in plan.inputs:
+                w(f"ev_{p.index} = 0")
+            with w.block("for t in range(n_steps):"):
+                # 1. arrivals due at t
+                for g in plan.groups:
+                    w(f"s = t % {g.ring_len}")
+                    with w.block(f"for j in range({plan.pops[g.target].size}):"):
+                        w(f"insyn_{g.index}[j] += ring_{g.index}[s, j]", f"ring_{g.index}[s, j] = 0.0")
+                # 2. neuron updates
+                for p in plan.stateful:
+                    k = p.index
+                    if p.kind == "lif":
+                        w(f"nf_{k} = 0")
+                    with w.block(f"for j in range({p.size}):"):
+                        w(f"isyn = {ml.synaptic_current(plan, p, 'insyn_{g}', 'j')}",
+                          f"v = {ml.membrane_step(p, f'V_{k}[j]', 'isyn')}")
+                        for g in p.groups:
+                            w(f"insyn_{g}[j] *= {ml.insyn_decay(plan.groups[g])}")
+                        if p.kind == "lif":
+                            with w.block(f"if {ml.crosses_threshold(p, 'v')}:"):
+                                with w.block(f"if nrec_{k} < spk_step_{k}.shape[1]:"):
+                                    w(f"spk_step_{k}[b, nrec_{k}] = t", f"spk_id_{k}[b, nrec_{k}] = j",
+                                      f"spk_den_{k}[b, nrec_{k}] = isyn - v")
+                                w(f"nrec_{k} += 1", f"fired_{k}[nf_{k}] = j", f"nf_{k} += 1", "v = 0.0")
+                        else:
+                            w(f"vout_{k}[b, t, j] = v")
+                        w(f"V_{k}[j] = v")
+                # 3. input spikes of step t
+                for p in plan.inputs:
+                    k = p.index
+                    w(f"lo_{k} = ev_{k}")
+                    with w.block(f"while ev_{k} < in_n_{k}[b] and in_step_{k}[b, ev_{k}] <= t:"):
+                        w(f"ev_{k} += 1")
+                # 4. propagate this step's spikes into the targets' ring buffers
+                for c in plan.conns:
+                    src = plan.pops[c.source]
+                    g = plan.groups[c.group]
+                    if src.kind == "input":
+                        loop, idx = f"for e in range(lo_{src.index}, ev_{src.index}):", f"in_id_{src.index}[b, e]"
+                    else:
+                        loop, idx = f"for e in range(nf_{src.index}):", f"fired_{src.index}[e]"
+                    with w.block(loop):
+                        w(f"i = {idx}")
+                        ctx, post, syn = _synapse_loop(w, c, "i")
+                        with ctx:
+                            if post:
+                                w(f"j = {post.format(c=c.index)}")
+                            slot = f"(t + 1 + d_{c.index}[{syn}]) % {g.ring_len}" if c.delayed else \
+                                f"(t + 1) % {g.ring_len}"
+                            w(f"ring_{g.index}[{slot}, j] += w_{c.index}[{syn}]")
+            for p in plan.lifs:
+                w(f"spk_n_{p.index}[b] = nrec_{p.index}")
+    w("")
+
+
+def _emit_fanout_grads(w: CodeWriter, plan: KernelPlan, c: ConnPlan, with_r: bool):
+    """Gradient (and R) contributions of the synapses of presynaptic neuron `i` spiking at step t (a = t + 1)."""
+    tgt = plan.pops[c.target]
+    g = plan.groups[c.group]
+    ctx, post, syn = _synapse_loop(w, c, "i")
+    with ctx:
+        if post:
+            w(f"j = {post.format(c=c.index)}")
+        arrival = f"a + d_{c.index}[{syn}]" if c.delayed else "a"
+        w(f"hi = histI_{g.index}[({arrival}) % {g.ring_len}, j]")
+        w(f"gw_{c.index}[ch, {syn}] -= {ml.weight_grad(g, 'hi')}")
+        if c.delay_grad or with_r:
+            w(f"diff = histV_{tgt.index}[({arrival}) % {tgt.hist_len}, j] - hi")
+        if c.delay_grad:
+            w(f"gd_{c.index}[ch, {syn}] += {ml.delay_grad(plan, f'w_{c.index}[{syn}]', 'diff')}")
+        if with_r:
+            w(f"r += w_{c.index}[{syn}] * diff")
+
+
+def emit_backward(plan: KernelPlan, w: CodeWriter):
+    dtype = f"w_{plan.conns[0].index}.dtype"
+    w(JIT)
+    with w.block(f"def backward({', '.join(backward_args(plan))}):"):
+        with w.block("for ch in prange(chunk_lo.shape[0]):"):
+            with w.block("for b in range(chunk_lo[ch], chunk_hi[ch]):"):
+                _alloc_state(w, plan, dtype, backward=True)
+                for p in plan.lifs:
+                    w(f"q_{p.index} = spk_n_{p.index}[b] - 1")
+                for p in plan.inputs:
+                    k = p.index
+                    w(f"e_{k} = in_n_{k}[b] - 1")
+                    with w.block(f"while e_{k} >= 0 and in_step_{k}[b, e_{k}] >= n_steps:"):
+                        w(f"e_{k} -= 1")
+                with w.block("for t in range(n_steps - 1, -1, -1):"):
+                    w("a = t + 1")
+                    # 1. adjoint history at instant a (before this instant's jumps and drives)
+                    for p in plan.stateful:
+                        with w.block(f"for j in range({p.size}):"):
+                            w(f"histV_{p.index}[a % {p.hist_len}, j] = lamV_{p.index}[j]")
+                            for g in p.groups:
+                                w(f"histI_{g}[a % {plan.groups[g].ring_len}, j] = lamI_{g}[j]")
+                    # 2. loss drive of readout populations
+                    for p in plan.outputs:
+                        with w.block(f"for j in range({p.size}):"):
+                            w(f"lamV_{p.index}[j] -= {ml.readout_drive(p, f'gv_{p.index}[b, t, j]')}")
+                    # 3. spikes emitted at step t: gradients, then the jump of lambda_V
+                    for p in plan.lifs:
+                        k = p.index
+                        with w.block(f"while q_{k} >= 0 and spk_step_{k}[b, q_{k}] == t:"):
+                            w(f"i = spk_id_{k}[b, q_{k}]", "r = 0.0")
+                            for ci in p.outgoing:
+                                _emit_fanout_grads(w, plan, plan.conns[ci], with_r=True)
+                            jump = ml.spike_jump(p, f"lamV_{k}[i]", "r", f"spk_den_{k}[b, q_{k}]", f"gc_{k}[b, i]")
+                            w(f"lamV_{k}[i] = {jump}", f"q_{k} -= 1")
+                    for p in plan.inputs:
+                        k = p.index
+                        with w.block(f"while e_{k} >= 0 and in_step_{k}[b, e_{k}] == t:"):
+                            w(f"i = in_id_{k}[b, e_{k}]")
+                            for ci in p.outgoing:
+                                _emit_fanout_grads(w, plan, plan.conns[ci], with_r=False)
+                            w(f"e_{k} -= 1")
+                    # 4. exact reverse step over [t dt, (t+1) dt]
+                    for p in plan.stateful:
+                        with w.block(f"for j in range({p.size}):"):
+                            for g in p.groups:
+                                step = ml.lambda_i_step(plan.groups[g], f"lamI_{g}[j]", f"lamV_{p.index}[j]")
+                                w(f"lamI_{g}[j] = {step}")
+                            w(f"lamV_{p.index}[j] = {ml.lambda_v_step(p, f'lamV_{p.index}[j]')}")
+    w("")
+
+
+def generate(plan: KernelPlan) -> str:
+    w = CodeWriter()
+    w('"""Generated by eventprop.pipeline.codegen.numba_cpu -- do not edit."""', *HEADER)
+    emit_forward(plan, w)
+    emit_backward(plan, w)
+    return w.source()

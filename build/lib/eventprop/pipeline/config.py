@@ -1,0 +1,149 @@
+"""Run configuration: TOML <-> typed sections, with errors that name the offending key; built-in presets."""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomli_w
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+
+
+@dataclass
+class DataConfig:
+    task: str = "yinyang"               # yinyang | sequence
+    n_train: int = 5000
+    n_val: int = 1000
+    n_test: int = 1000
+    t_early: float = 2.0                # yinyang encoding window (ms)
+    t_late: float = 27.0
+    t_bias: float = 0.0
+    duration: float = 30.0              # ms per sample
+    n_channels: int = 5                 # sequence task
+    gap: float = 5.0                    # sequence task: ms between the input spikes
+
+
+@dataclass
+class ModelConfig:
+    dt: float = 0.1
+    hidden: list[int] = field(default_factory=lambda: [100])
+    recurrent: bool = False
+    tau_mem: float = 20.0
+    tau_syn: float = 5.0
+    v_thresh: float = 1.0
+    readout: str = "max_var"
+    learn_delays: bool = True
+    max_delay_ms: float = 10.0
+    delay_init_ms: list[float] = field(default_factory=lambda: [0.0, 5.0])
+    w_in: list[float] = field(default_factory=lambda: [1.5, 0.8])
+    w_hid: list[float] = field(default_factory=lambda: [0.0, 0.1])
+    w_rec: list[float] = field(default_factory=lambda: [0.0, 0.02])
+    w_out: list[float] = field(default_factory=lambda: [0.0, 0.3])
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 3e-3
+    lr_start: float = 1e-5              # ease-in: the weight learning rate grows geometrically from lr_start to lr
+    ease_in_epochs: float = 1.0
+    lr_delay: float = 0.1               # timesteps per unit Adam step (separate optimiser)
+    lr_position: float = 1e-3
+    schedule: str = "none"              # none | cosine | onecycle
+    reg_lambda: float = 0.0             # spike-count regulariser strength (0: off)
+    reg_nu: float = 14.0                # target spikes per hidden neuron and sample
+    loss_scale: float = 1.0             # readout multiplier before the softmax
+    early_stop_patience: int = 10       # epochs without a better validation accuracy
+    nan_abort_after: int = 5            # consecutive non-finite batches before the run aborts
+    dtype: str = "float32"
+
+
+@dataclass
+class RunConfig:
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def dump(self, path: Path) -> None:
+        Path(path).write_text(tomli_w.dumps(self.to_dict()))
+
+
+CHOICES = {"data.task": ("yinyang", "sequence"), "train.schedule": ("none", "cosine", "onecycle"),
+           "train.dtype": ("float32", "float64"),
+           "model.readout": ("avg_var_exp_weight", "avg_var", "sum_var", "max_var")}
+
+
+def _check_value(key: str, value, annotation):
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        (inner,) = typing.get_args(annotation)
+        if not isinstance(value, list):
+            raise ValueError(f"config key {key!r}: expected a list, got {type(value).__name__} {value!r}")
+        return [_check_value(f"{key}[{i}]", v, inner) for i, v in enumerate(value)]
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"config key {key!r}: expected a number, got {type(value).__name__} {value!r}")
+        return float(value)
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"config key {key!r}: expected an integer, got {type(value).__name__} {value!r}")
+        return value
+    if annotation is bool and not isinstance(value, bool):
+        raise ValueError(f"config key {key!r}: expected true/false, got {type(value).__name__} {value!r}")
+    if annotation is str and not isinstance(value, str):
+        raise ValueError(f"config key {key!r}: expected a string, got {type(value).__name__} {value!r}")
+    if key in CHOICES and value not in CHOICES[key]:
+        raise ValueError(f"config key {key!r}: must be one of {CHOICES[key]}, got {value!r}")
+    return value
+
+
+def _build(cls, data: dict, prefix: str):
+    if not isinstance(data, dict):
+        raise ValueError(f"config section {prefix.rstrip('.')!r} must be a table")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"unknown config key {prefix + unknown[0]!r} (known in this section: {sorted(names)})")
+    kwargs = {}
+    for name, value in data.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = _build(hint, value, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _check_value(prefix + name, value, hint)
+    return cls(**kwargs)
+
+
+def from_dict(data: dict) -> RunConfig:
+    return _build(RunConfig, data, "")
+
+
+def load(path: str | Path) -> RunConfig:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"config file {path} is not valid TOML: {e}") from None
+    return from_dict(data)
+
+
+def presets() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+
+
+def preset(name: str) -> RunConfig:
+    path = PRESET_DIR / f"{name}.toml"
+    if not path.exists():
+        raise ValueError(f"unknown preset {name!r}; available: {', '.join(presets())}")
+    return load(path)

@@ -1,0 +1,203 @@
+"""torch bridge: `compile(net)` -> an nn.Module whose backward() runs the EventProp adjoint.
+
+Parameters are named `<conn>.weight`, `<conn>.delay` (when learned) and `<pop>.position` (when learned).
+Delays are in timesteps; the forward pass uses floor(d + 0.5) clamped to [0, max_delay_steps], gradients are taken
+w.r.t. the real value. Spatial delays sqrt(eps + |p_post - p_pre|^2) / (velocity dt) are built in torch, so positions
+get their gradients from autograd through that map.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..models import Network
+from ..models.network import POSITION_EPS
+from .engine import Engine, ForwardRecord
+from .inputs import to_kernel_inputs
+from .readouts import reduce
+
+
+@dataclass
+class RunOutput:
+    voltages: dict[str, torch.Tensor]       # output population -> [B, T, N]
+    spike_counts: dict[str, torch.Tensor]   # LIF population -> [B, N] (backward: dL/dcount acts as the regulariser drive)
+    readouts: dict[str, torch.Tensor]       # output population -> [B, N]
+
+
+class _EventPropFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, model, inputs, n_steps, *tensors):
+        engine: Engine = model.engine
+        params = model._kernel_params(tensors)
+        rec = engine.forward(n_steps, inputs, params)
+        ctx.model, ctx.rec = model, rec
+        ctx.tensor_dtype = model.dtype
+        outs = [torch.from_numpy(rec.vout[p.index]) for p in engine.plan.outputs]
+        outs += [torch.from_numpy(rec.spike_counts(p.index, p.size).astype(np.float64)).to(model.dtype)
+                 for p in engine.plan.lifs]
+        return tuple(outs)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        engine: Engine = ctx.model.engine
+        plan, rec = engine.plan, ctx.rec
+        B, n_out = rec.batch_size, len(plan.outputs)
+        grad_v = {p.index: (g.detach().cpu().numpy() if g is not None else np.zeros((B, rec.n_steps, p.size)))
+                  for p, g in zip(plan.outputs, grads[:n_out])}
+        grad_c = {p.index: (g.detach().cpu().numpy() if g is not None else np.zeros((B, p.size)))
+                  for p, g in zip(plan.lifs, grads[n_out:])}
+        out = engine.backward(rec, grad_v, grad_c)
+        result = []
+        for c in plan.conns:
+            result.append(torch.from_numpy(out[f"gw_{c.index}"]).to(ctx.tensor_dtype)
+                          if ctx.needs_input_grad[3 + 2 * c.index] else None)
+            gd = out.get(f"gd_{c.index}")
+            result.append(torch.from_numpy(gd).to(ctx.tensor_dtype)
+                          if gd is not None and ctx.needs_input_grad[4 + 2 * c.index] else None)
+        return (None, None, None, *result)
+
+
+class _Params(nn.Module):
+    """Holder so that parameters are named `<conn>.weight` / `<pop>.position`."""
+
+
+class EventPropModule(nn.Module):
+    def __init__(self, net: Network, params: dict[str, np.ndarray] | None = None, seed: int = 0,
+                 dtype: torch.dtype = torch.float32):
+        super().__init__()
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"compile: dtype must be torch.float32 or torch.float64, got {dtype}")
+        self.net, self.dtype = net, dtype
+        self.engine = Engine(net)
+        params = net.instantiate(seed) if params is None else params
+        self._csr: dict[str, np.ndarray] = {}   # sparse structure in kernel layout (fixed after construction)
+        for obj in [*net.populations, *net.connections]:
+            if hasattr(nn.Module, obj.name) or obj.name in ("net", "engine", "dtype"):
+                raise ValueError(f"{type(obj).__name__} {obj.name!r}: name clashes with an nn.Module attribute")
+        for pop in net.populations:
+            if pop.position is not None:
+                holder = _Params()
+                value = self._tensor(params, f"{pop.name}.position", (pop.size, pop.dims))
+                if pop.learn_position:
+                    holder.position = nn.Parameter(value)
+                else:
+                    holder.register_buffer("position", value)
+                self.add_module(pop.name, holder)
+        for c in net.connections:
+            holder = _Params()
+            if c.sparse:
+                pre = np.asarray(params[f"{c.name}.pre_ind"], dtype=np.int64)
+                post = np.asarray(params[f"{c.name}.post_ind"], dtype=np.int64)
+                if np.any(np.diff(pre) < 0):
+                    raise ValueError(f"Connection {c.name!r}: pre_ind must be sorted (CSR order)")
+                holder.register_buffer("pre_ind", torch.from_numpy(pre))
+                holder.register_buffer("post_ind", torch.from_numpy(post))
+                ci = self.engine.plan.conns[net.connections.index(c)].index
+                self._csr[f"row_{ci}"] = np.searchsorted(pre, np.arange(c.source.size + 1)).astype(np.int64)
+                self._csr[f"post_{ci}"] = post.astype(np.int32)
+                shape = (pre.size,)
+            else:
+                shape = (c.source.size, c.target.size)
+            holder.weight = nn.Parameter(self._tensor(params, f"{c.name}.weight", shape))
+            if not c.spatial:
+                delay = self._tensor(params, f"{c.name}.delay", shape)
+                if c.learn_delays:
+                    holder.delay = nn.Parameter(delay)
+                else:
+                    holder.register_buffer("delay", delay)
+            self.add_module(c.name, holder)
+
+    def _tensor(self, params, key, shape) -> torch.Tensor:
+        if key not in params:
+            raise KeyError(f"parameter {key!r} missing from the parameter dictionary")
+        arr = np.asarray(params[key], dtype=np.float64)
+        if arr.shape != tuple(shape):
+            raise ValueError(f"parameter {key!r}: expected shape {tuple(shape)}, got {arr.shape}")
+        return torch.tensor(arr, dtype=self.dtype)
+
+    # ---- delays ------------------------------------------------------------------------------------------
+    def delays(self, name: str) -> torch.Tensor:
+        """Real-valued delays (timesteps) of a connection: its parameter/buffer, or derived from positions."""
+        c = self.net.connection(name)
+        holder = getattr(self, name)
+        if not c.spatial:
+            return holder.delay
+        ps, pt = getattr(self, c.source.name).position, getattr(self, c.target.name).position
+        if c.sparse:
+            diff = pt[holder.post_ind] - ps[holder.pre_ind]
+        else:
+            diff = pt[None, :, :] - ps[:, None, :]
+        return torch.sqrt(POSITION_EPS + (diff ** 2).sum(-1)) / (c.velocity * self.net.dt)
+
+    def _kernel_params(self, tensors) -> dict[str, np.ndarray]:
+        np_dtype = np.float32 if self.dtype == torch.float32 else np.float64
+        out = dict(self._csr)
+        for plan_c in self.engine.plan.conns:
+            w, d = tensors[2 * plan_c.index], tensors[2 * plan_c.index + 1]
+            out[f"w_{plan_c.index}"] = np.ascontiguousarray(w.detach().cpu().numpy(), dtype=np_dtype)
+            if plan_c.delayed:
+                steps = np.floor(d.detach().cpu().numpy().astype(np.float64) + 0.5)
+                out[f"d_{plan_c.index}"] = np.clip(steps, 0, plan_c.max_delay).astype(np.int32)
+        return out
+
+    # ---- running -----------------------------------------------------------------------------------------
+    def _inputs(self, batch, n_steps: int | None):
+        plan = self.engine.plan
+        if not isinstance(batch, dict):
+            if len(plan.inputs) != 1:
+                raise ValueError(f"network has {len(plan.inputs)} input populations; pass a dict "
+                                 f"{{name: spikes}} with keys {[p.name for p in plan.inputs]}")
+            batch = {plan.inputs[0].name: batch}
+        missing = {p.name for p in plan.inputs} - set(batch)
+        if missing or set(batch) - {p.name for p in plan.inputs}:
+            raise ValueError(f"input dict keys {sorted(batch)} do not match input populations "
+                             f"{[p.name for p in plan.inputs]}")
+        arrays, steps_seen, sizes = {}, set(), set()
+        for p in plan.inputs:
+            steps, ids, n, T = to_kernel_inputs(batch[p.name], self.net.dt, p.size, p.name)
+            arrays[f"in_step_{p.index}"], arrays[f"in_id_{p.index}"], arrays[f"in_n_{p.index}"] = steps, ids, n
+            steps_seen.add(T)
+            sizes.add(n.shape[0])
+        if len(sizes) != 1:
+            raise ValueError(f"input populations have different batch sizes {sorted(sizes)}")
+        T = n_steps if n_steps is not None else max(steps_seen)
+        if T <= 0:
+            raise ValueError(f"number of steps must be positive, got {T}")
+        return arrays, int(T)
+
+    def run(self, batch, n_steps: int | None = None) -> RunOutput:
+        inputs, T = self._inputs(batch, n_steps)
+        tensors = []
+        for c in self.net.connections:
+            holder = getattr(self, c.name)
+            tensors += [holder.weight, self.delays(c.name) if c.max_delay_steps > 0 else None]
+        outs = _EventPropFunction.apply(self, inputs, T, *tensors)
+        plan = self.engine.plan
+        volts = {p.name: v for p, v in zip(plan.outputs, outs[:len(plan.outputs)])}
+        counts = {p.name: n for p, n in zip(plan.lifs, outs[len(plan.outputs):])}
+        readouts = {p.name: reduce(self.net.population(p.name).model.readout, volts[p.name], self.net.dt)
+                    for p in plan.outputs}
+        return RunOutput(volts, counts, readouts)
+
+    def forward(self, batch, n_steps: int | None = None):
+        """Readout [B, N] of the output population (a dict by name when there are several)."""
+        out = self.run(batch, n_steps).readouts
+        return next(iter(out.values())) if len(out) == 1 else out
+
+    def export(self) -> dict[str, np.ndarray]:
+        """Current parameters as the numpy dictionary `Network.instantiate` returns (for deployment, checkpoints)."""
+        out = {}
+        for name, t in self.state_dict().items():
+            out[name] = t.detach().cpu().numpy().copy()
+        return out
+
+
+def compile(net: Network, device: str = "cpu", params: dict | None = None, seed: int = 0,
+            dtype: torch.dtype = torch.float32) -> EventPropModule:
+    """Generate and compile the kernels for `net`; returns the torch module (parameters drawn with `seed`)."""
+    if device != "cpu":
+        raise ValueError(f"compile: device {device!r} is not available yet; the CPU backend is device='cpu'")
+    return EventPropModule(net, params=params, seed=seed, dtype=dtype)

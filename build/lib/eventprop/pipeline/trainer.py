@@ -1,0 +1,210 @@
+"""The training loop: optimisers per parameter kind, schedules, regulariser, early stopping, NaN guard,
+run folder (config.toml, metrics.jsonl, checkpoints/, best.pt, plots/, results.json) and bit-identical resume."""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sys
+import time
+import warnings
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..analysis import plot_training_curves
+from .checkpoints import RunError, load_checkpoint, save_atomic
+from .config import RunConfig
+from .config import load as load_config
+from .module import compile as compile_network
+from .tasks import make_datasets, make_network
+
+KINDS = ("weight", "delay", "position")
+
+
+def prepare_run_dir(out: Path, cfg: RunConfig, resume: bool, force: bool) -> RunConfig:
+    """Create or reopen a run folder; returns the config to use (the stored one when resuming)."""
+    out = Path(out)
+    if resume:
+        if not (out / "config.toml").exists():
+            raise RunError(f"cannot resume: {out} holds no run (no config.toml)")
+        return load_config(out / "config.toml")
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise RunError(f"run folder {out} already exists; use --resume to continue it or --force to replace it")
+        shutil.rmtree(out)
+    try:
+        (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+        (out / "plots").mkdir(exist_ok=True)
+        cfg.dump(out / "config.toml")
+    except OSError as e:
+        raise RunError(f"cannot write to run folder {out}: {e.strerror}") from None
+    return cfg
+
+
+class Trainer:
+    """Trains the network of `cfg` on the config's task, or on `datasets` = (train, validation, test): any objects
+    with `len()`, `n_channels`, `n_classes` and `batches(batch_size, order)` yielding (SpikeEvents or raster, labels)."""
+
+    def __init__(self, cfg: RunConfig, run_dir: Path, quiet: bool | None = None, datasets=None):
+        self.cfg, self.dir = cfg, Path(run_dir)
+        self.quiet = (not sys.stdout.isatty()) if quiet is None else quiet
+        torch.manual_seed(cfg.seed)
+        self.train_set, self.val_set, self.test_set = make_datasets(cfg) if datasets is None else datasets
+        self.net = make_network(cfg, self.train_set.n_channels, self.train_set.n_classes)
+        dtype = torch.float64 if cfg.train.dtype == "float64" else torch.float32
+        self.model = compile_network(self.net, seed=cfg.seed, dtype=dtype)
+        t = cfg.train
+        groups = {k: [p for n, p in self.model.named_parameters() if n.endswith("." + k)] for k in KINDS}
+        base_lr = {"weight": t.lr_start if t.ease_in_epochs > 0 else t.lr, "delay": t.lr_delay,
+                   "position": t.lr_position}
+        self.optims = {k: torch.optim.Adam(ps, lr=base_lr[k]) for k, ps in groups.items() if ps}
+        self.steps_per_epoch = math.ceil(len(self.train_set) / t.batch_size)
+        self.epoch, self.step, self.best_val, self.patience = 0, 0, -1.0, 0
+        self.delay_limits = {f"{c.name}.delay": c.max_delay_steps for c in self.net.connections if c.learn_delays}
+
+    # ---- schedule -----------------------------------------------------------------------------------------
+    def lr_factor(self, kind: str) -> float:
+        t = self.cfg.train
+        total = max(1, t.epochs * self.steps_per_epoch)
+        frac = self.step / total
+        factor = {"none": 1.0, "cosine": 0.5 * (1 + math.cos(math.pi * frac)),
+                  "onecycle": frac / 0.3 if frac < 0.3 else 0.5 * (1 + math.cos(math.pi * (frac - 0.3) / 0.7))}[
+            t.schedule]
+        ease = t.ease_in_epochs * self.steps_per_epoch
+        if kind == "weight" and self.step < ease:
+            factor *= (t.lr_start / t.lr) ** (1 - self.step / ease)
+        return factor
+
+    def _set_lrs(self):
+        t = self.cfg.train
+        base = {"weight": t.lr, "delay": t.lr_delay, "position": t.lr_position}
+        for k, opt in self.optims.items():
+            for g in opt.param_groups:
+                g["lr"] = base[k] * self.lr_factor(k)
+
+    # ---- loss ---------------------------------------------------------------------------------------------
+    def _loss(self, run, labels: torch.Tensor):
+        t = self.cfg.train
+        readout = run.readouts["output"]
+        loss = torch.nn.functional.cross_entropy(t.loss_scale * readout, labels)
+        if t.reg_lambda > 0:
+            B = labels.shape[0]
+            for counts in run.spike_counts.values():
+                loss = loss + t.reg_lambda / (2 * B * B) * ((counts.sum(0) - t.reg_nu * B) ** 2).sum()
+        return loss, readout
+
+    def evaluate(self, dataset, batch_size: int | None = None) -> float:
+        correct = 0
+        with torch.no_grad():
+            for events, labels in dataset.batches(batch_size or max(64, self.cfg.train.batch_size)):
+                correct += int((self.model(events).argmax(1).numpy() == labels).sum())
+        return correct / len(dataset)
+
+    # ---- checkpoints --------------------------------------------------------------------------------------
+    def _state(self) -> dict:
+        return {"epoch": self.epoch, "step": self.step, "best_val": self.best_val, "patience": self.patience,
+                "model": self.model.state_dict(), "optim": {k: o.state_dict() for k, o in self.optims.items()},
+                "rng": {"seed": self.cfg.seed, "torch": torch.get_rng_state()}}
+
+    def resume(self) -> None:
+        state = load_checkpoint(self.dir / "checkpoints" / "last.pt")
+        try:
+            self.model.load_state_dict(state["model"])
+            for k, o in self.optims.items():
+                o.load_state_dict(state["optim"][k])
+        except (KeyError, RuntimeError, ValueError) as e:
+            raise RunError(f"checkpoint {self.dir / 'checkpoints' / 'last.pt'} does not match this run's "
+                           f"network: {e}") from None
+        self.epoch, self.step = state["epoch"], state["step"]
+        self.best_val, self.patience = state["best_val"], state["patience"]
+        torch.set_rng_state(state["rng"]["torch"])
+
+    # ---- loop ---------------------------------------------------------------------------------------------
+    def fit(self, stop_after: int | None = None) -> dict:
+        """Train to train.epochs (or early stop); `stop_after` ends this call after that epoch (resumable)."""
+        t = self.cfg.train
+        last = t.epochs if stop_after is None else min(stop_after, t.epochs)
+        metrics_path = self.dir / "metrics.jsonl"
+        progress = nullcontext() if self.quiet else Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+            TimeRemainingColumn())
+        with progress:
+            ep_task = None if self.quiet else progress.add_task("epochs", total=t.epochs, completed=self.epoch, info="")
+            while self.epoch < last and self.patience < t.early_stop_patience:
+                row = self._train_epoch(progress)
+                if ep_task is not None:
+                    progress.update(ep_task, advance=1, info=f"val {100 * row['val_acc']:.1f}%")
+                else:
+                    print(f"epoch {row['epoch']:3d}  loss {row['loss']:.4f}  train {100 * row['train_acc']:.1f}%  "
+                          f"val {100 * row['val_acc']:.1f}%  {row['seconds']:.1f}s", flush=True)
+                with metrics_path.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+                plot_training_curves(metrics_path, self.dir / "plots" / "training.png")
+        best = load_checkpoint(self.dir / "best.pt")
+        self.model.load_state_dict(best["model"])
+        summary = {"best_val_acc": self.best_val, "test_acc": self.evaluate(self.test_set), "epochs": self.epoch,
+                   "stopped_early": self.patience >= t.early_stop_patience}
+        (self.dir / "results.json").write_text(json.dumps(summary, indent=2))
+        return summary
+
+    def _train_epoch(self, progress) -> dict:
+        t = self.cfg.train
+        t0 = time.perf_counter()
+        order = np.random.default_rng([self.cfg.seed, self.epoch]).permutation(len(self.train_set))
+        total_loss, correct, seen, spikes, nan_streak = 0.0, 0, 0, 0.0, 0
+        task = None if self.quiet else progress.add_task(
+            f"epoch {self.epoch + 1}", total=self.steps_per_epoch, info="")
+        for events, labels_np in self.train_set.batches(t.batch_size, order):
+            labels = torch.from_numpy(labels_np)
+            self._set_lrs()
+            for o in self.optims.values():
+                o.zero_grad()
+            run = self.model.run(events)
+            loss, readout = self._loss(run, labels)
+            loss.backward()
+            grads_ok = all(p.grad is None or torch.isfinite(p.grad).all() for p in self.model.parameters())
+            if not (torch.isfinite(loss) and grads_ok):
+                nan_streak += 1
+                warnings.warn(f"epoch {self.epoch + 1}: non-finite loss or gradient, batch skipped "
+                              f"({nan_streak} in a row)")
+                if nan_streak >= t.nan_abort_after:
+                    raise RunError(f"{nan_streak} consecutive batches with non-finite loss or gradients; "
+                                   f"aborting (lower train.lr or check the inputs)")
+                self.step += 1
+                continue
+            nan_streak = 0
+            for o in self.optims.values():
+                o.step()
+            self._clamp_delays()
+            self.step += 1
+            total_loss += loss.item() * len(labels_np)
+            correct += int((readout.argmax(1).numpy() == labels_np).sum())
+            seen += len(labels_np)
+            spikes += sum(float(c.detach().sum()) / c.shape[1] for c in run.spike_counts.values())
+            if task is not None:
+                progress.update(task, advance=1, info=f"loss {total_loss / seen:.3f} acc {100 * correct / seen:.1f}%")
+        if task is not None:
+            progress.remove_task(task)
+        self.epoch += 1
+        val_acc = self.evaluate(self.val_set)
+        if val_acc > self.best_val:
+            self.best_val, self.patience = val_acc, 0
+            save_atomic({"model": self.model.state_dict(), "epoch": self.epoch, "val_acc": val_acc},
+                        self.dir / "best.pt")
+        else:
+            self.patience += 1
+        save_atomic(self._state(), self.dir / "checkpoints" / "last.pt")
+        lrs = {k: o.param_groups[0]["lr"] for k, o in self.optims.items()}
+        return {"epoch": self.epoch, "loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1),
+                "val_acc": val_acc, "spikes_per_neuron": spikes / max(seen, 1), "lr": lrs,
+                "seconds": time.perf_counter() - t0}
+
+    def _clamp_delays(self):
+        with torch.no_grad():
+            for name, p in self.model.named_parameters():
+                if name in self.delay_limits:
+                    p.clamp_(0.0, float(self.delay_limits[name]))
