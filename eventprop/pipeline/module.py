@@ -73,7 +73,6 @@ class EventPropModule(nn.Module):
         self.net, self.dtype = net, dtype
         self.engine = Engine(net)
         params = net.instantiate(seed) if params is None else params
-        self._csr: dict[str, np.ndarray] = {}   # sparse structure in kernel layout (fixed after construction)
         for obj in [*net.populations, *net.connections]:
             if hasattr(nn.Module, obj.name) or obj.name in ("net", "engine", "dtype"):
                 raise ValueError(f"{type(obj).__name__} {obj.name!r}: name clashes with an nn.Module attribute")
@@ -95,9 +94,6 @@ class EventPropModule(nn.Module):
                     raise ValueError(f"Connection {c.name!r}: pre_ind must be sorted (CSR order)")
                 holder.register_buffer("pre_ind", torch.from_numpy(pre))
                 holder.register_buffer("post_ind", torch.from_numpy(post))
-                ci = self.engine.plan.conns[net.connections.index(c)].index
-                self._csr[f"row_{ci}"] = np.searchsorted(pre, np.arange(c.source.size + 1)).astype(np.int64)
-                self._csr[f"post_{ci}"] = post.astype(np.int32)
                 shape = (pre.size,)
             else:
                 shape = (c.source.size, c.target.size)
@@ -134,13 +130,18 @@ class EventPropModule(nn.Module):
 
     def _kernel_params(self, tensors) -> dict[str, np.ndarray]:
         np_dtype = np.float32 if self.dtype == torch.float32 else np.float64
-        out = dict(self._csr)
-        for plan_c in self.engine.plan.conns:
+        out = {}
+        for c, plan_c in zip(self.net.connections, self.engine.plan.conns):
             w, d = tensors[2 * plan_c.index], tensors[2 * plan_c.index + 1]
             out[f"w_{plan_c.index}"] = np.ascontiguousarray(w.detach().cpu().numpy(), dtype=np_dtype)
             if plan_c.delayed:
                 steps = np.floor(d.detach().cpu().numpy().astype(np.float64) + 0.5)
                 out[f"d_{plan_c.index}"] = np.clip(steps, 0, plan_c.max_delay).astype(np.int32)
+            if plan_c.sparse:   # derived from the buffers each call, so loaded or regrown structures take effect
+                holder = getattr(self, c.name)
+                pre = holder.pre_ind.numpy()
+                out[f"row_{plan_c.index}"] = np.searchsorted(pre, np.arange(c.source.size + 1)).astype(np.int64)
+                out[f"post_{plan_c.index}"] = holder.post_ind.numpy().astype(np.int32)
         return out
 
     # ---- running -----------------------------------------------------------------------------------------
