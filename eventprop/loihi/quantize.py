@@ -1,0 +1,105 @@
+"""Float network description + parameters -> FxNetwork (Loihi 2 fixed point), per ../spec/loihi.md.
+
+Per layer (= target population) one weight scale shared by all its incoming connections (feed-forward and
+recurrent): W' = W (1 - alpha) IScale, m = max(P(W' > 0), P(-W' <= 0)) at the chosen percentile,
+s = 2^(floor(log2 m) - (bits - 2)), W_int = clip(round(W' / s)). vThMant = round(theta / s),
+iDecay = round(4096 (1 - beta)), vDecay = round(4096 (1 - alpha)); delays = floor(d + 0.5) clamped to the
+connection's max_delay_steps (the float forward pass's rule).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..models import LeakyIntegrate, LeakyIntegrateFire, Network, SpikeInput
+from ..models.network import POSITION_EPS
+from .fixed_point import READOUT_VTH, VTH_MAX, FxNetwork, FxPopulation, FxProjection
+
+
+class DeployError(ValueError):
+    """The network cannot be deployed as asked; the message names the layer or value at fault."""
+
+
+def float_delays(conn, params: dict) -> np.ndarray:
+    """Real-valued delays (timesteps) of a connection, in its parameter layout ([N_pre, N_post] or [S])."""
+    if not conn.spatial:
+        return np.asarray(params[f"{conn.name}.delay"], dtype=np.float64)
+    ps = np.asarray(params[f"{conn.source.name}.position"], dtype=np.float64)
+    pt = np.asarray(params[f"{conn.target.name}.position"], dtype=np.float64)
+    if conn.sparse:
+        diff = pt[params[f"{conn.name}.post_ind"]] - ps[params[f"{conn.name}.pre_ind"]]
+    else:
+        diff = pt[None, :, :] - ps[:, None, :]
+    return np.sqrt(POSITION_EPS + (diff ** 2).sum(-1)) / (conn.velocity * conn.network.dt)
+
+
+def _synapse_list(conn, params: dict):
+    """(pre, post, weight, delay) in CSR order; delays rounded and clamped as in the float forward pass."""
+    w = np.asarray(params[f"{conn.name}.weight"], dtype=np.float64)
+    d = np.clip(np.floor(float_delays(conn, params) + 0.5), 0, conn.max_delay_steps).astype(np.int64)
+    if conn.sparse:
+        return (np.asarray(params[f"{conn.name}.pre_ind"], np.int64),
+                np.asarray(params[f"{conn.name}.post_ind"], np.int64), w, d)
+    pre, post = np.meshgrid(np.arange(conn.source.size), np.arange(conn.target.size), indexing="ij")
+    return pre.ravel(), post.ravel(), w.ravel(), d.ravel()
+
+
+def layer_scale(scaled: np.ndarray, percentile: float, bits: int) -> float:
+    """s = 2^lb from the percentile magnitudes of the positive and non-positive scaled weights."""
+    pos, neg = scaled[scaled > 0], -scaled[scaled <= 0]
+    m = max([float(np.percentile(x, percentile)) for x in (pos, neg) if x.size] or [0.0])
+    if m <= 0:
+        return 1.0
+    return 2.0 ** (math.floor(math.log2(m)) - (bits - 2))
+
+
+def quantize(net: Network, params: dict, percentile: float = 99.0, bits: int = 8) -> FxNetwork:
+    """Quantise a trained network; raises DeployError for what Loihi 2 cannot hold."""
+    if not 0 < percentile <= 100:
+        raise DeployError(f"percentile must lie in (0, 100], got {percentile}")
+    if not 2 <= bits <= 8:
+        raise DeployError(f"weight bits must lie in [2, 8], got {bits}")
+    net.validate()
+    dt = net.dt
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    pops, projs = [], []
+    for pop in net.populations:
+        model = pop.model
+        if isinstance(model, SpikeInput):
+            pops.append(FxPopulation(pop.name, "input", pop.size))
+            continue
+        if not isinstance(model, (LeakyIntegrateFire, LeakyIntegrate)):
+            raise DeployError(f"layer {pop.name!r}: neuron type {type(model).__name__} has no Loihi 2 CUBA mapping")
+        incoming = [c for c in net.connections if c.target is pop]
+        taus = sorted({c.synapse.tau for c in incoming})
+        if len(taus) != 1:
+            raise DeployError(f"layer {pop.name!r}: incoming connections have synaptic time constants {taus} ms; "
+                              f"Loihi 2 has one current decay (du) per population")
+        tau_m, tau_s = model.tau_mem, taus[0]
+        alpha, beta = math.exp(-dt / tau_m), math.exp(-dt / tau_s)
+        iscale = (tau_s / dt) * (1 - beta)
+        lists = [_synapse_list(c, params) for c in incoming]
+        scaled = [w * (1 - alpha) * iscale for _, _, w, _ in lists]
+        s = layer_scale(np.concatenate(scaled), percentile, bits)
+        readout = isinstance(model, LeakyIntegrate)
+        if readout:
+            vth = READOUT_VTH
+        else:
+            vth = int(round(model.v_thresh / s))
+            if not 0 <= vth <= VTH_MAX:
+                raise DeployError(f"layer {pop.name!r}: threshold {model.v_thresh} / weight scale {s:g} = {vth} does "
+                                  f"not fit Loihi's 17-bit vThMant; lower the weight percentile or the threshold")
+        i_decay = min(max(int(round(4096 * (1 - beta))), 1), 4096)
+        v_decay = min(max(int(round(4096 * (1 - alpha))), 0), 4095)
+        pops.append(FxPopulation(pop.name, "readout" if readout else "lif", pop.size, du=i_decay - 1, dv=v_decay,
+                                 vth=vth, scale=s, readout=model.readout if readout else "", tau_mem=tau_m,
+                                 tau_syn=tau_s, v_thresh=0.0 if readout else model.v_thresh))
+        for c, (pre, post, _, d), ws in zip(incoming, lists, scaled):
+            w_int = np.clip(np.round(ws / s), lo, hi).astype(np.int64)
+            order = np.lexsort((post, pre))
+            projs.append(FxProjection(c.name, c.source.name, pop.name, pre[order], post[order], w_int[order],
+                                      d[order], dense=not c.sparse))
+    order = {p.name: k for k, p in enumerate(net.populations)}
+    projs.sort(key=lambda j: order[j.target])
+    return FxNetwork(dt, pops, projs, {"percentile": percentile, "bits": bits})
