@@ -104,22 +104,30 @@ def input_events(fx: FxNetwork, batch, offsets: dict[str, int]):
     return steps, ids, n_all, T
 
 
-def make_result(fx: FxNetwork, steps: list[np.ndarray], gids: list[np.ndarray], vtrace: np.ndarray) -> FxResult:
-    """FxResult from per-sample (step, global id) spike lists sorted by (step, id) and readout v [B, T, N_r]."""
+def make_result(fx: FxNetwork, steps: list[np.ndarray], gids: list[np.ndarray], vtrace: np.ndarray,
+                inputs: tuple) -> FxResult:
+    """FxResult from per-sample (step, global id) spike lists sorted by (step, id), readout v [B, T, N_r] and the
+    (steps, global ids, counts, T) input events."""
     order, offsets = fx.layout()
     pop_of = np.concatenate([np.full(p.size, fx.populations.index(p), np.int64) for p in order])
     local = np.concatenate([np.arange(p.size) for p in order])
     r_lo = sum(p.size for p in order) - sum(p.size for p in fx.readouts)
+
+    def per_pop(ids, lo, size):
+        return np.bincount(ids[(ids >= lo) & (ids < lo + size)] - lo, minlength=size)
+
     v, volts, counts = {}, {}, {}
     for p in fx.readouts:
         lo = offsets[p.name] - r_lo
         v[p.name] = vtrace[:, :, lo:lo + p.size]
         volts[p.name] = v[p.name] * (p.scale / (1 << ACT_SHIFT))
     for p in order[len(fx.inputs):]:
-        lo = offsets[p.name]
-        counts[p.name] = np.array([np.bincount(g[(g >= lo) & (g < lo + p.size)] - lo, minlength=p.size)
-                                   for g in gids], dtype=np.int64).reshape(len(gids), p.size)
-    return FxResult(steps, [pop_of[g] for g in gids], [local[g] for g in gids], v, volts, counts)
+        counts[p.name] = np.array([per_pop(g, offsets[p.name], p.size) for g in gids],
+                                  dtype=np.int64).reshape(len(gids), p.size)
+    _, in_ids, in_n, _ = inputs
+    in_counts = {p.name: np.array([per_pop(in_ids[b, :in_n[b]], offsets[p.name], p.size) for b in range(len(gids))],
+                                  dtype=np.int64).reshape(len(gids), p.size) for p in fx.inputs}
+    return FxResult(steps, [pop_of[g] for g in gids], [local[g] for g in gids], v, volts, counts, in_counts)
 
 
 class Emulator:
@@ -147,7 +155,8 @@ class Emulator:
         self._cap = 1024
 
     def run(self, batch, n_steps: int | None = None) -> FxResult:
-        steps, ids, n, T = input_events(self.fx, batch, self.offset)
+        events = input_events(self.fx, batch, self.offset)
+        steps, ids, n, T = events
         T = T if n_steps is None else int(n_steps)
         B, N = n.shape[0], self.du.shape[0]
         vtrace = np.zeros((B, T, N - self.r_lo), np.int64)
@@ -161,4 +170,4 @@ class Emulator:
                 break
             self._cap = int(2 ** np.ceil(np.log2(spk_n.max())))
         return make_result(self.fx, [spk_step[b, :spk_n[b]] for b in range(B)],
-                           [spk_id[b, :spk_n[b]] for b in range(B)], vtrace)
+                           [spk_id[b, :spk_n[b]] for b in range(B)], vtrace, events)

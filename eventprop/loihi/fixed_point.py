@@ -102,3 +102,4 @@ class FxResult:
     v: dict[str, np.ndarray]                     # readout -> [B, T, N] int
     voltages: dict[str, np.ndarray]              # readout -> [B, T, N] float (v * scale / 64)
     spike_counts: dict[str, np.ndarray]          # spiking population -> [B, N]
+    input_counts: dict[str, np.ndarray] = field(default_factory=dict)   # input population -> [B, N]

@@ -66,7 +66,7 @@ def _build(fx: FxNetwork, rasters: dict[str, np.ndarray], T: int, total: int, ha
     return procs, sinks, monitors
 
 
-def _run_cfg(hardware: bool):
+def _run_cfg(hardware: bool, stock_models: bool):
     if hardware:
         try:
             from lava.utils.system import Loihi2
@@ -79,17 +79,19 @@ def _run_cfg(hardware: bool):
     from lava.proc.dense.process import DelayDense
 
     from .lava_models import FastDelayDenseModel
+    if stock_models:
+        return Loihi2SimCfg(select_tag="fixed_pt")
     return Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map={DelayDense: FastDelayDenseModel})
 
 
-def _simulate(fx: FxNetwork, rasters, T: int, B: int, hardware: bool) -> dict:
+def _simulate(fx: FxNetwork, rasters, T: int, B: int, hardware: bool, stock_models: bool) -> dict:
     from lava.magma.core.run_conditions import RunSteps
 
     total = B * T
     procs, sinks, monitors = _build(fx, rasters, T, total, hardware)
     anchor = next(iter(procs.values()))
     t0 = time.perf_counter()
-    anchor.run(condition=RunSteps(num_steps=total), run_cfg=_run_cfg(hardware))
+    anchor.run(condition=RunSteps(num_steps=total), run_cfg=_run_cfg(hardware, stock_models))
     seconds = time.perf_counter() - t0
     try:
         spikes = {name: s.data.get().astype(np.int8) for name, s in sinks.items()}
@@ -102,10 +104,10 @@ def _simulate(fx: FxNetwork, rasters, T: int, B: int, hardware: bool) -> dict:
     return {"spikes": spikes, "v": volts, "seconds": seconds}
 
 
-def _worker(conn, fx, rasters, T, B, hardware):
+def _worker(conn, fx, rasters, T, B, hardware, stock_models):
     os.setsid()   # own process group, so a timeout can kill Lava's runtime processes too
     try:
-        conn.send(("ok", _simulate(fx, rasters, T, B, hardware)))
+        conn.send(("ok", _simulate(fx, rasters, T, B, hardware, stock_models)))
     except BaseException as e:  # everything goes back to the parent as a message
         conn.send(("error", f"{type(e).__name__}: {e}\n{traceback.format_exc()}"))
     finally:
@@ -113,12 +115,14 @@ def _worker(conn, fx, rasters, T, B, hardware):
 
 
 def run_lava(fx: FxNetwork, batch, n_steps: int | None = None, target: str = "lava-sim",
-             timeout: float = 600.0) -> tuple[FxResult, float]:
-    """Run `batch` through Lava; returns (FxResult in the emulator's layout, seconds Lava spent running)."""
+             timeout: float = 600.0, stock_models: bool = False) -> tuple[FxResult, float]:
+    """Run `batch` through Lava; returns (FxResult in the emulator's layout, seconds Lava spent running).
+    `stock_models` uses Lava's own DelayDense model (slow; no buffer reset, so only one sample is exact)."""
     if target not in TARGETS:
         raise LavaError(f"Lava target must be one of {TARGETS}, got {target!r}")
     order, offsets = fx.layout()
-    steps, gids, n, T_in = input_events(fx, batch, offsets)
+    events = input_events(fx, batch, offsets)
+    steps, gids, n, T_in = events
     T = T_in if n_steps is None else int(n_steps)
     B = n.shape[0]
     rasters = {}
@@ -135,7 +139,7 @@ def run_lava(fx: FxNetwork, batch, n_steps: int | None = None, target: str = "la
     import_lava()   # in this process: Lava calls mp.set_start_method("fork") at import, which a child cannot
     ctx = mp.get_context("fork")   # no re-import of the caller's __main__; the child only runs Lava
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_worker, args=(child, fx, rasters, T, B, target == "loihi2"))
+    proc = ctx.Process(target=_worker, args=(child, fx, rasters, T, B, target == "loihi2", stock_models))
     proc.start()
     child.close()
     try:
@@ -154,10 +158,10 @@ def run_lava(fx: FxNetwork, batch, n_steps: int | None = None, target: str = "la
         proc.join(5)
     if status != "ok":
         raise LavaError(f"Lava run failed: {payload}")
-    return _to_result(fx, payload, T, B), payload["seconds"]
+    return _to_result(fx, payload, T, B, events), payload["seconds"]
 
 
-def _to_result(fx: FxNetwork, payload: dict, T: int, B: int) -> FxResult:
+def _to_result(fx: FxNetwork, payload: dict, T: int, B: int, events: tuple) -> FxResult:
     order, offsets = fx.layout()
     spiking = [p for p in order if p.kind in ("lif", "relay")]
     steps, gids = [], []
@@ -177,4 +181,4 @@ def _to_result(fx: FxNetwork, payload: dict, T: int, B: int) -> FxResult:
     for p in fx.readouts:
         vtrace[:, :, col:col + p.size] = payload["v"][p.name].reshape(B, T, p.size)
         col += p.size
-    return make_result(fx, steps, gids, vtrace)
+    return make_result(fx, steps, gids, vtrace, events)

@@ -169,19 +169,34 @@ class EventPropModule(nn.Module):
             raise ValueError(f"number of steps must be positive, got {T}")
         return arrays, int(T)
 
-    def run(self, batch, n_steps: int | None = None) -> RunOutput:
-        inputs, T = self._inputs(batch, n_steps)
+    def _tensors(self) -> list:
         tensors = []
         for c in self.net.connections:
             holder = getattr(self, c.name)
             tensors += [holder.weight, self.delays(c.name) if c.max_delay_steps > 0 else None]
-        outs = _EventPropFunction.apply(self, inputs, T, *tensors)
+        return tensors
+
+    def run(self, batch, n_steps: int | None = None) -> RunOutput:
+        inputs, T = self._inputs(batch, n_steps)
+        outs = _EventPropFunction.apply(self, inputs, T, *self._tensors())
         plan = self.engine.plan
         volts = {p.name: v for p, v in zip(plan.outputs, outs[:len(plan.outputs)])}
         counts = {p.name: n for p, n in zip(plan.lifs, outs[len(plan.outputs):])}
         readouts = {p.name: reduce(self.net.population(p.name).model.readout, volts[p.name], self.net.dt)
                     for p in plan.outputs}
         return RunOutput(volts, counts, readouts)
+
+    def spike_trains(self, batch, n_steps: int | None = None) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+        """Per LIF population, per sample: (steps, neuron ids) of every spike, sorted by step (no autograd)."""
+        inputs, T = self._inputs(batch, n_steps)
+        with torch.no_grad():
+            rec = self.engine.forward(T, inputs, self._kernel_params(self._tensors()))
+        out = {}
+        for p in self.engine.plan.lifs:
+            steps, ids, n = (rec.records[f"spk_{x}_{p.index}"] for x in ("step", "id", "n"))
+            out[p.name] = [(steps[b, :n[b]].astype(np.int64), ids[b, :n[b]].astype(np.int64))
+                           for b in range(n.shape[0])]
+        return out
 
     def forward(self, batch, n_steps: int | None = None):
         """Readout [B, N] of the output population (a dict by name when there are several)."""

@@ -1,0 +1,38 @@
+"""Operation counts per sample and layer, and an energy estimate from published Loihi 1 constants.
+
+There is no public per-operation energy table for Loihi 2; the constants below are Loihi 1's (Davies et al. 2018)
+and are labelled as such wherever they are reported. Counts: synaptic ops = spikes of each source neuron times
+its non-zero fan-out in the projection; neuron updates = size x steps (charged at the active-update cost, so
+the estimate is an upper bound); spikes per population.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .fixed_point import FxNetwork, FxResult
+
+LOIHI1_PJ = {"synaptic_op": 23.6, "neuron_update": 81.0, "spike": 1.7}
+SOURCE = "Loihi 1 constants (Davies et al. 2018): 23.6 pJ/synaptic op, 81 pJ/neuron update, 1.7 pJ/spike"
+
+
+def count_ops(fx: FxNetwork, result: FxResult, n_steps: int) -> dict:
+    """Mean per sample: {"layers": {pop: {spikes, neuron_updates, synaptic_ops}}, totals, energy_uj}."""
+    B = len(result.spike_steps)
+    layers = {p.name: {"spikes": 0.0, "neuron_updates": float(p.size * n_steps), "synaptic_ops": 0.0}
+              for p in fx.populations if p.kind != "input"}
+    for p in fx.populations:
+        if p.name in result.spike_counts:
+            layers[p.name]["spikes"] = float(result.spike_counts[p.name].sum()) / max(B, 1)
+    for j in fx.projections:
+        src = fx.population(j.source)
+        fan_out = np.bincount(j.pre[j.weight != 0], minlength=src.size)
+        if src.kind == "input":
+            counts = result.input_counts.get(src.name) if result.input_counts else None
+        else:
+            counts = result.spike_counts.get(src.name)
+        if counts is not None:
+            layers[j.target]["synaptic_ops"] += float((counts.sum(0) * fan_out).sum()) / max(B, 1)
+    totals = {k: sum(layer[k] for layer in layers.values()) for k in ("spikes", "neuron_updates", "synaptic_ops")}
+    pj = (totals["synaptic_ops"] * LOIHI1_PJ["synaptic_op"] + totals["neuron_updates"] * LOIHI1_PJ["neuron_update"]
+          + totals["spikes"] * LOIHI1_PJ["spike"])
+    return {"layers": layers, "totals": totals, "energy_uj_per_sample": pj * 1e-6, "energy_model": SOURCE}

@@ -1,0 +1,80 @@
+"""The bit-exact emulator against Lava's fixed_pt models, spike for spike (marker: lava)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from eventprop.loihi import parity
+from eventprop.loihi.emulator import Emulator
+from eventprop.loihi.fixed_point import FxNetwork
+from eventprop.loihi.lava_runner import run_lava
+
+from fxnets import random_fx, raster
+
+pytestmark = pytest.mark.lava
+
+
+def assert_identical(fx, a, b):
+    diverged = [d for d in parity.compare_fixed(fx, a, b) if d is not None]
+    assert not diverged, f"emulator and Lava diverge: {diverged[:3]}"
+
+
+@pytest.mark.parametrize("kind,seed", [("feedforward", 1), ("recurrent", 2), ("sparse", 3), ("two_layer", 4),
+                                       ("saturating", 5)])
+def test_emulator_matches_lava_spike_for_spike(kind, seed):
+    n_in = 40 if kind == "saturating" else 12
+    fx = random_fx(seed, kind, n_in=n_in)
+    x = raster(seed, 3, 90, n_in, 0.9 if kind == "saturating" else 0.15)
+    emu = Emulator(fx).run(x)
+    lava, _ = run_lava(fx, x, timeout=240)
+    assert sum(c.sum() for c in emu.spike_counts.values()) > 10, "test net too quiet to be informative"
+    assert_identical(fx, emu, lava)
+
+
+def test_saturating_net_reaches_wrap_and_clip():
+    """The saturating net really drives u past +-2^23 and v into its clip, so its parity test covers both."""
+    fx = random_fx(5, "saturating", n_in=40)
+    x = raster(5, 3, 90, 40, 0.9)
+    j = fx.projections[0]
+    w = j.matrix(40, 10).T          # [N_in, N_hid]
+    d = j.matrix(40, 10, j.delay).T
+    a = np.zeros((3, 90 + 8, 10), np.int64)
+    for t_in in range(90):
+        for dd in range(d.max() + 1):
+            a[:, t_in + 1 + dd] += (x[:, t_in, :] @ np.where(d == dd, w, 0)).astype(np.int64)
+    u = np.zeros((3, 10), np.int64)
+    peak = 0
+    for t in range(90):
+        u = np.trunc(u * 4095 / 4096).astype(np.int64) + a[:, t] * 64   # u without the 24-bit wrap
+        peak = max(peak, np.abs(u).max())
+    assert peak > (1 << 23), "u never reaches the wrap-around range"
+    as_readout = replace(fx.populations[1], kind="readout")
+    probe = FxNetwork(fx.dt, [fx.populations[0], as_readout], [j])
+    v = Emulator(probe).run(x).v["hid"]
+    assert v.min() == 1 - (1 << 23), "v never reaches its negative clip"
+
+
+def test_fast_delay_model_equals_stock_lava_model():
+    fx = random_fx(7, "recurrent")
+    x = raster(7, 1, 80, 12, 0.15)
+    fast, _ = run_lava(fx, x, timeout=240)
+    stock, _ = run_lava(fx, x, timeout=240, stock_models=True)
+    assert sum(c.sum() for c in fast.spike_counts.values()) > 10
+    assert_identical(fx, fast, stock)
+
+
+def test_lava_results_do_not_depend_on_sample_order():
+    """Back-to-back samples must not leak into each other (delay buffers and u/v are cleared per sample)."""
+    fx = random_fx(8, "recurrent")
+    x = raster(8, 4, 70, 12, 0.2)
+    order = np.array([2, 0, 3, 1])
+    a, _ = run_lava(fx, x, timeout=240)
+    b, _ = run_lava(fx, x[order], timeout=240)
+    emu = Emulator(fx).run(x)
+    ta, tb = parity.trains(fx, a), parity.trains(fx, b)
+    for k, s in enumerate(order):
+        assert parity.first_divergence({n: [ta[n][s]] for n in ta}, {n: [tb[n][k]] for n in tb}, 0) is None
+        assert np.array_equal(a.v["out"][s], b.v["out"][k])
+    assert_identical(fx, emu, a)
