@@ -49,3 +49,20 @@ def random_raster(rng, batch: int, n_steps: int, n_in: int, rate: float) -> np.n
 
 def input_dict(net: Network, raster_by_pop: dict) -> dict:
     return {p.name: raster_by_pop[p.name] for p in net.input_populations}
+
+
+def long_delay_net(max_delay: int = 150, seed: int = 0, recurrent: bool = True):
+    """Delays up to `max_delay` steps (beyond Loihi's 62) on every connection; returns (net, params)."""
+    net = Network(dt=1.0)
+    with net:
+        inp = Population(SpikeInput(), 10, name="inp")
+        hid = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=10.0), 12, name="hid")
+        out = Population(LeakyIntegrate(tau_mem=20.0, readout="max_var"), 3, name="out")
+        Connection(inp, hid, Dense(weight=Normal(2.0, 1.0), delay=Uniform(0, max_delay)), Exponential(5.0),
+                   max_delay_steps=max_delay, learn_delays=True, name="in_hid")
+        if recurrent:
+            Connection(hid, hid, Dense(weight=Normal(0.0, 0.3), delay=Uniform(0, max_delay)), Exponential(5.0),
+                       max_delay_steps=max_delay, learn_delays=True, name="hid_rec")
+        Connection(hid, out, Dense(weight=Normal(0.0, 1.0), delay=Uniform(0, 80)), Exponential(5.0),
+                   max_delay_steps=max_delay, learn_delays=True, name="hid_out")
+    return net, net.instantiate(seed)

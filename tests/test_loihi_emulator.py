@@ -11,7 +11,11 @@ from eventprop.loihi.emulator import Emulator
 from eventprop.loihi.fixed_point import FxNetwork
 from eventprop.loihi.lava_runner import run_lava
 
+from eventprop.loihi import long_delays
+from eventprop.loihi.quantize import quantize
+
 from fxnets import random_fx, raster
+from nets import long_delay_net
 
 pytestmark = pytest.mark.lava
 
@@ -78,3 +82,13 @@ def test_lava_results_do_not_depend_on_sample_order():
         assert parity.first_divergence({n: [ta[n][s]] for n in ta}, {n: [tb[n][k]] for n in tb}, 0) is None
         assert np.array_equal(a.v["out"][s], b.v["out"][k])
     assert_identical(fx, emu, a)
+
+
+def test_relay_network_in_lava_matches_emulator():
+    net, params = long_delay_net(max_delay=140)
+    fx = long_delays.apply(quantize(net, params), "relay")
+    x = raster(9, 2, 200, 10, 0.05)
+    emu = Emulator(fx).run(x)
+    lava, _ = run_lava(fx, x, timeout=240)
+    assert emu.spike_counts["hid"].sum() > 10
+    assert_identical(fx, emu, lava)
