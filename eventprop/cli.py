@@ -76,12 +76,80 @@ def train(config_file, preset, out, epochs, seed, resume, force, quiet):
     console.print_json(json.dumps(summary))
 
 
+def _deploy_table(name: str, rep: dict) -> Table:
+    table = Table(title=f"{name}: float vs Loihi 2 fixed point ({rep['samples']} test samples)")
+    for col in ("float %", "emulator %", "lava %", "drop (pt)", "synaptic ops", "spikes", "energy uJ*"):
+        table.add_column(col, justify="right")
+    lava = f"{100 * rep['lava_acc']:.1f}" if "lava_acc" in rep else "-"
+    ops = rep["ops"]["totals"]
+    table.add_row(f"{100 * rep['float_acc']:.1f}", f"{100 * rep['emulator_acc']:.1f}", lava,
+                  f"{100 * (rep['float_acc'] - rep['fixed_acc']):.2f}", f"{ops['synaptic_ops']:.0f}",
+                  f"{ops['spikes']:.0f}", f"{rep['ops']['energy_uj_per_sample']:.3f}")
+    table.caption = f"* per sample, {rep['ops']['energy_model']}"
+    return table
+
+
+def _parity_table(name: str, rep: dict) -> Table:
+    table = Table(title=f"{name}: spike-by-spike parity ({rep['samples']} test samples)")
+    for col in ("comparison", "spike-exact samples", "spikes in common", "first divergence (sample, layer, neuron, step)"):
+        table.add_column(col)
+    for key, label in (("float_vs_emulator", "float vs emulator"), ("emulator_vs_lava", "emulator vs Lava fixed_pt")):
+        r, d = rep[key], rep[key]["first_divergence"]
+        where = "-" if d is None else f"{d['sample']}, {d['layer']}, {d['neuron']}, {d['step']}"
+        common = f"{100 * r['spike_agreement']:.1f} %" if "spike_agreement" in r else "-"
+        table.add_row(label, f"{100 * r['exact_samples']:.0f} %", common, where)
+    acc = rep["accuracy"]
+    table.caption = (f"accuracy float {100 * acc['float']:.1f} %, emulator {100 * acc['emulator']:.1f} %, "
+                     f"Lava {100 * acc['lava']:.1f} %")
+    return table
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--target", type=click.Choice(["emulator", "lava-sim", "loihi2"]), default="emulator",
+              show_default=True, help="where the fixed-point network runs")
+@click.option("--samples", type=int, help="test samples (default: all for the emulator, 100 for Lava)")
+@click.option("--long-delays", "long_delays", type=click.Choice(["error", "clip", "relay"]), default="error",
+              show_default=True, help="delays above 62 steps: refuse, clamp, or realise with relay neurons")
+@click.option("--percentile", type=float, default=99.0, show_default=True, help="weight-scale percentile")
+@click.option("--timeout", type=float, default=600.0, show_default=True, help="seconds before a Lava run is killed")
+def deploy(run, target, samples, long_delays, percentile, timeout):
+    """Quantise RUN's network, write RUN/loihi/model.h5, report float vs fixed-point accuracy."""
+    from .workflows import DeployError, deploy as run_deploy
+    from .loihi.lava_runner import LavaError
+    try:
+        rep = run_deploy(run, target, samples, long_delays, percentile, timeout)
+    except (RunError, DeployError, LavaError) as e:
+        _fail(str(e))
+    console.print(_deploy_table(str(run), rep))
+    console.print(f"wrote {run / 'loihi' / 'model.h5'} and {run / 'loihi' / 'deploy.json'}")
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--samples", type=int, default=20, show_default=True, help="test samples to compare")
+@click.option("--timeout", type=float, default=600.0, show_default=True, help="seconds before a Lava run is killed")
+def parity(run, samples, timeout):
+    """Float vs emulator vs Lava fixed_pt, spike for spike; exit code 1 if the emulator and Lava disagree."""
+    from .workflows import DeployError, parity_check
+    from .loihi.lava_runner import LavaError
+    try:
+        rep = parity_check(run, samples, timeout)
+    except (RunError, DeployError, LavaError) as e:
+        _fail(str(e))
+    console.print(_parity_table(str(run), rep))
+    if not rep["ok"]:
+        console.print("[bold red]the emulator and Lava disagree[/] (see RUN/loihi/parity.json)")
+        sys.exit(1)
+
+
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/demo"),
               show_default=True)
 @click.option("--epochs", type=int, default=None, help="override the preset's epoch count")
 def demo(out, epochs):
-    """The embedded default: Yin-Yang with learned delays next to the same net without delays (CPU)."""
+    """The embedded default: Yin-Yang with learned delays next to the same net without delays (CPU), then
+    deployment of the delay network to Loihi 2 fixed point and a spike-by-spike parity check against Lava."""
     rows = []
     for name in ("yinyang-delays", "yinyang"):
         cfg = configs.preset(name)
@@ -101,7 +169,20 @@ def demo(out, epochs):
         table.add_row(name, str(s["epochs"]), f"{100 * s['best_val_acc']:.1f}", f"{100 * s['test_acc']:.1f}",
                       f"{secs:.0f}")
     console.print(table)
-    console.print(f"run folders under {out} (metrics.jsonl, plots/training.png, best.pt)")
+    from .loihi.lava_runner import LavaError
+    from .workflows import DeployError, deploy as run_deploy, parity_check
+    run = out / "yinyang-delays"
+    console.rule("deploying yinyang-delays to Loihi 2 fixed point (delays > 62 steps via relay neurons)")
+    try:
+        console.print(_deploy_table(str(run), run_deploy(run, long_delay_mode="relay")))
+        console.rule("parity: float vs emulator vs Lava fixed_pt")
+        rep = parity_check(run, samples=10)
+    except (RunError, DeployError, LavaError) as e:
+        _fail(str(e))
+    console.print(_parity_table(str(run), rep))
+    console.print(f"run folders under {out} (metrics.jsonl, plots/training.png, best.pt, loihi/)")
+    if not rep["ok"]:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,145 @@
+"""`eventprop deploy` and `eventprop parity` on a run folder: the glue between pipeline/ (the trained float
+network and its datasets) and loihi/ (quantisation, emulator, Lava). Results go to RUN/loihi/."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.progress import Progress
+
+from .loihi import long_delays, parity
+from .loihi.emulator import Emulator
+from .loihi.energy import count_ops
+from .loihi.fixed_point import FxNetwork, FxResult
+from .loihi.lava_runner import run_lava
+from .loihi.netx_io import read_netx, write_netx
+from .loihi.quantize import DeployError, quantize
+from .pipeline.checkpoints import RunError
+from .pipeline.module import compile as compile_network
+from .pipeline.readouts import reduce
+from .pipeline.runs import load_trained
+
+TARGETS = ("emulator", "lava-sim", "loihi2")
+BATCH = 128
+
+
+def _indices(test, samples: int | None, default: int | None) -> np.ndarray:
+    n = len(test)
+    k = (default if default is not None else n) if samples is None else samples
+    if not 1 <= k <= n:
+        raise RunError(f"--samples must lie in 1..{n} (the test set has {n} samples), got {k}")
+    return np.arange(min(k, n))
+
+
+def _predict(fx: FxNetwork, result: FxResult) -> np.ndarray:
+    out = fx.readouts[0]
+    values = reduce(out.readout or "max_var", torch.from_numpy(result.voltages[out.name]), fx.dt)
+    return values.argmax(1).numpy()
+
+
+def _emulate(fx: FxNetwork, test, idx: np.ndarray, quiet: bool):
+    """Emulator over test[idx] in batches -> (predictions, merged op counts, seconds)."""
+    emu = Emulator(fx)
+    preds, ops, t0 = [], [], time.perf_counter()
+    with Progress(transient=True, disable=quiet) as bar:
+        task = bar.add_task("emulator", total=len(idx))
+        for start in range(0, len(idx), BATCH):
+            events, _ = test.batch(idx[start:start + BATCH])
+            res = emu.run(events)
+            preds.append(_predict(fx, res))
+            ops.append((len(res.spike_steps), count_ops(fx, res, events.n_steps(fx.dt))))
+            bar.update(task, advance=len(res.spike_steps))
+    total = sum(n for n, _ in ops)
+    merged = ops[0][1]
+    for key in ("spikes", "neuron_updates", "synaptic_ops"):
+        merged["totals"][key] = sum(n * o["totals"][key] for n, o in ops) / total
+        for layer in merged["layers"]:
+            merged["layers"][layer][key] = sum(n * o["layers"][layer][key] for n, o in ops) / total
+    merged["energy_uj_per_sample"] = sum(n * o["energy_uj_per_sample"] for n, o in ops) / total
+    return np.concatenate(preds), merged, time.perf_counter() - t0
+
+
+def _float_accuracy(run, idx: np.ndarray) -> float:
+    model = compile_network(run.net, params=run.params, dtype=torch.float64)
+    test, correct = run.datasets[2], 0
+    with torch.no_grad():
+        for start in range(0, len(idx), BATCH):
+            events, labels = test.batch(idx[start:start + BATCH])
+            correct += int((model(events).argmax(1).numpy() == labels).sum())
+    return correct / len(idx)
+
+
+def deploy(run_dir: Path, target: str = "emulator", samples: int | None = None, long_delay_mode: str = "error",
+           percentile: float = 99.0, timeout: float = 600.0, quiet: bool = False, datasets=None) -> dict:
+    """Quantise the run's best network, write RUN/loihi/model.h5, and compare float vs fixed-point accuracy on the
+    test set (emulator: all of it by default; Lava: the first 100 samples by default)."""
+    if target not in TARGETS:
+        raise RunError(f"--target must be one of {TARGETS}, got {target!r}")
+    run = load_trained(run_dir, datasets)
+    test = run.datasets[2]
+    idx = _indices(test, samples, None if target == "emulator" else 100)
+    fx = quantize(run.net, run.params, percentile=percentile)
+    out_dir = Path(run_dir) / "loihi"
+    write_netx(fx, out_dir / "model.h5")
+    dep = long_delays.apply(fx, long_delay_mode)
+    labels = test.labels[idx]
+    report = {"target": target, "samples": int(len(idx)), "long_delays": long_delay_mode, "percentile": percentile,
+              "n_long_delays": dep.meta["n_long_delays"], "relay_neurons": dep.meta.get("n_relay_neurons", 0),
+              "float_acc": _float_accuracy(run, idx)}
+    preds, ops, secs = _emulate(dep, test, idx, quiet)
+    report.update(emulator_acc=float((preds == labels).mean()), emulator_seconds=secs, ops=ops)
+    if target != "emulator":
+        events, _ = test.batch(idx)
+        res, lava_secs = run_lava(dep, events, target=target, timeout=timeout)
+        report.update(lava_acc=float((_predict(dep, res) == labels).mean()), lava_seconds=lava_secs)
+    report["fixed_acc"] = report.get("lava_acc", report["emulator_acc"])
+    (out_dir / "deploy.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def parity_check(run_dir: Path, samples: int = 20, timeout: float = 600.0, datasets=None) -> dict:
+    """Float vs emulator vs Lava fixed_pt on the first `samples` test samples, from RUN/loihi/model.h5."""
+    run = load_trained(run_dir, datasets)
+    out_dir = Path(run_dir) / "loihi"
+    if not (out_dir / "model.h5").exists():
+        raise RunError(f"{out_dir / 'model.h5'} does not exist; run `eventprop deploy {run_dir}` first")
+    settings = json.loads((out_dir / "deploy.json").read_text()) if (out_dir / "deploy.json").exists() else {}
+    fx = read_netx(out_dir / "model.h5")
+    dep = long_delays.apply(fx, settings.get("long_delays", "error"))
+    test = run.datasets[2]
+    idx = _indices(test, samples, None)
+    events, labels = test.batch(idx)
+    model = compile_network(run.net, params=run.params, dtype=torch.float64)
+    float_trains = model.spike_trains(events)
+    with torch.no_grad():
+        float_pred = model(events).argmax(1).numpy()
+    emu = Emulator(dep).run(events)
+    lava, lava_secs = run_lava(dep, events, timeout=timeout)
+    lif_names = [p.name for p in fx.populations if p.kind == "lif"]
+    emu_trains = parity.trains(dep, emu, lif_names)
+    float_div = parity.compare_trains({k: float_trains[k] for k in lif_names}, emu_trains)
+    lava_div = parity.compare_fixed(dep, emu, lava)
+    report = {
+        "samples": int(len(idx)),
+        "float_vs_emulator": {"exact_samples": sum(d is None for d in float_div) / len(idx),
+                              "spike_agreement": parity.spike_agreement({k: float_trains[k] for k in lif_names},
+                                                                        emu_trains),
+                              "first_divergence": next((dict(d, sample=int(s)) for s, d in enumerate(float_div)
+                                                        if d is not None), None)},
+        "emulator_vs_lava": {"exact_samples": sum(d is None for d in lava_div) / len(idx),
+                             "first_divergence": next((dict(d, sample=int(s)) for s, d in enumerate(lava_div)
+                                                       if d is not None), None)},
+        "accuracy": {"float": float((float_pred == labels).mean()), "emulator": float((_predict(dep, emu) == labels)
+                                                                                       .mean()),
+                     "lava": float((_predict(dep, lava) == labels).mean())},
+        "lava_seconds": lava_secs,
+    }
+    report["ok"] = report["emulator_vs_lava"]["exact_samples"] == 1.0
+    (out_dir / "parity.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+__all__ = ["deploy", "parity_check", "TARGETS", "DeployError"]

@@ -1,0 +1,72 @@
+"""`eventprop deploy` / `eventprop parity` on a small trained run, and their error messages."""
+from __future__ import annotations
+
+import json
+
+import h5py
+import pytest
+from click.testing import CliRunner
+
+from eventprop.cli import main
+from eventprop.pipeline import config as configs
+from eventprop.pipeline.trainer import Trainer, prepare_run_dir
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """Sequence task with delays up to 50 steps (dt 0.5 ms, 25 ms), trained for a few epochs."""
+    cfg = configs.preset("sequence")
+    cfg.data.n_train, cfg.data.n_val, cfg.data.n_test = 64, 32, 40
+    cfg.model.max_delay_ms = 40.0          # 80 steps: beyond Loihi's 62, so relays are needed
+    cfg.model.delay_init_ms = [0.0, 40.0]
+    cfg.train.epochs = 3
+    out = tmp_path_factory.mktemp("runs") / "seq"
+    cfg = prepare_run_dir(out, cfg, resume=False, force=False)
+    Trainer(cfg, out, quiet=True).fit()
+    return out
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_deploy_emulator_and_lava_then_parity(trained_run):
+    r = invoke("deploy", trained_run, "--long-delays", "relay")
+    assert r.exit_code == 0, r.output
+    rep = json.loads((trained_run / "loihi" / "deploy.json").read_text())
+    assert rep["samples"] == 40 and 0 <= rep["emulator_acc"] <= 1 and rep["ops"]["totals"]["synaptic_ops"] > 0
+    with h5py.File(trained_run / "loihi" / "model.h5") as f:
+        assert f["layer/0/type"][()] == b"input" and f["layer/2/neuron/vThMant"][()] == 1 << 16
+    r = invoke("deploy", trained_run, "--long-delays", "relay", "--target", "lava-sim", "--samples", "4")
+    assert r.exit_code == 0, r.output
+    rep = json.loads((trained_run / "loihi" / "deploy.json").read_text())
+    assert rep["samples"] == 4 and rep["lava_acc"] == rep["emulator_acc"]
+    r = invoke("parity", trained_run, "--samples", "4")
+    assert r.exit_code == 0, r.output
+    par = json.loads((trained_run / "loihi" / "parity.json").read_text())
+    assert par["ok"] and par["emulator_vs_lava"]["exact_samples"] == 1.0
+    assert par["accuracy"]["lava"] == par["accuracy"]["emulator"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["deploy", "{run}"], "synapses have delays above Loihi 2's 62 steps"),
+    (["deploy", "{run}", "--long-delays", "clip", "--samples", "0"], "--samples must lie in 1..40"),
+    (["deploy", "{run}", "--long-delays", "clip", "--samples", "41"], "--samples must lie in 1..40"),
+    (["deploy", "{missing}"], "does not exist"),
+    (["parity", "{missing}"], "does not exist"),
+])
+def test_errors_are_one_clear_message(trained_run, tmp_path, args, message):
+    args = [a.format(run=trained_run, missing=tmp_path / "nope") for a in args]
+    r = invoke(*args)
+    assert r.exit_code == 2 and message in " ".join(r.output.split()), r.output
+    assert "Traceback" not in r.output
+
+
+def test_parity_reports_corrupt_model_file(trained_run, tmp_path):
+    import shutil
+    run = tmp_path / "copy"
+    shutil.copytree(trained_run, run)
+    (run / "loihi").mkdir(exist_ok=True)
+    (run / "loihi" / "model.h5").write_bytes(b"garbage")
+    r = invoke("parity", run)
+    assert r.exit_code == 2 and "not an HDF5 file or corrupt" in r.output
