@@ -25,6 +25,7 @@ demo: install
 
 bench: install
 	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/loihi.py
 
 clean:
 	rm -rf $(VENV) .eventprop_cache
