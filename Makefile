@@ -15,6 +15,12 @@ $(STAMP): requirements.lock pyproject.toml
 	# lava-nc / lava-dl pin Python < 3.11 and old deps; their runtime deps are in the lock.
 	$(BIN)/pip install -q --no-deps --ignore-requires-python lava-nc==0.10.0 lava-dl==0.6.0
 	$(BIN)/pip install -q --no-deps -e .
+	# espeak-ng (Debian) speaks the offline spoken-digits set; installed when missing and we are root
+	@command -v espeak-ng >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -q espeak-ng >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && \
+	      apt-get install -y -q espeak-ng >/dev/null 2>&1; } || echo "note: apt-get could not install espeak-ng"; \
+	  else echo "note: run 'sudo apt-get install espeak-ng' for 'eventprop data spoken-digits'"; fi; }
 	touch $(STAMP)
 
 test: install

@@ -143,6 +143,65 @@ def parity(run, samples, timeout):
         sys.exit(1)
 
 
+@main.group()
+def data():
+    """Prepare and inspect datasets (SHD/SSC via tonic, offline spoken digits)."""
+
+
+@data.command()
+@click.argument("name", type=click.Choice(["shd", "ssc"]))
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("~/data"), show_default=True,
+              help="folder to download into (tonic's save_to)")
+def fetch(name, root):
+    """Download SHD or SSC with tonic's downloader (needs internet)."""
+    import tonic
+    root = root.expanduser()
+    splits = {"shd": [dict(train=True), dict(train=False)],
+              "ssc": [dict(split="train"), dict(split="valid"), dict(split="test")]}[name]
+    cls = tonic.datasets.SHD if name == "shd" else tonic.datasets.SSC
+    try:
+        for kw in splits:
+            cls(save_to=str(root), **kw)
+    except OSError as e:   # URLError, socket timeouts and HTTP errors are all OSErrors
+        _fail(f"could not download {name.upper()} from {cls.base_url} ({e}); are you offline? Copy the .h5 files "
+              f"to {root / cls.__name__} instead")
+    console.print(f"{name.upper()} is in {root / cls.__name__}")
+
+
+@data.command("spoken-digits")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("data/spoken-digits"),
+              show_default=True)
+@click.option("--channels", type=int, default=140, show_default=True, help="cochlea channels")
+@click.option("--speeds", default="130,165,200", show_default=True, help="espeak-ng words per minute")
+@click.option("--pitches", default="35,50,65", show_default=True, help="espeak-ng pitches (0-99)")
+def spoken_digits(out, channels, speeds, pitches):
+    """Speak 0-9 in English and German with espeak-ng, encode to spikes, write the SHD layout under OUT/SHD/."""
+    from .datasets.spoken_digits import SpeechError, generate
+    try:
+        speed_list, pitch_list = ([int(v) for v in arg.split(",")] for arg in (speeds, pitches))
+    except ValueError:
+        _fail("--speeds and --pitches take comma-separated integers")
+    try:
+        summary = generate(out, channels, speed_list, pitch_list)
+    except SpeechError as e:
+        _fail(str(e))
+    console.print(f"wrote {summary['train']} train / {summary['test']} test utterances to {out / 'SHD'} in "
+                  f"{summary['seconds']:.0f} s ({summary['seconds_per_1000']:.0f} s per 1000; "
+                  f"{summary['spikes_per_sample']:.0f} spikes per utterance); use data.root = \"{out}\"")
+
+
+@data.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def inspect(file):
+    """Summarise an SHD-layout HDF5 file (samples, classes, speakers, channels, spikes per sample)."""
+    from .datasets.hsd import DataError, describe
+    try:
+        info = describe(file)
+    except DataError as e:
+        _fail(str(e))
+    console.print_json(json.dumps(info))
+
+
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/demo"),
               show_default=True)

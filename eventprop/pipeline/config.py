@@ -14,8 +14,8 @@ PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
 
 @dataclass
 class DataConfig:
-    task: str = "yinyang"               # yinyang | sequence
-    n_train: int = 5000
+    task: str = "yinyang"               # yinyang | sequence | shd | ssc | spoken-digits
+    n_train: int = 5000                 # SHD-layout tasks: 0 = the whole split, N = a fixed random subset of N
     n_val: int = 1000
     n_test: int = 1000
     t_early: float = 2.0                # yinyang encoding window (ms)
@@ -24,6 +24,12 @@ class DataConfig:
     duration: float = 30.0              # ms per sample
     n_channels: int = 5                 # sequence task
     gap: float = 5.0                    # sequence task: ms between the input spikes
+    root: str = "~/data"                # SHD-layout tasks: folder holding SHD/ or SSC/ (tonic's save_to)
+    pool: int = 1                       # sum groups of `pool` neighbouring channels (5: 700 -> 140, as DCLS)
+    shift: int = 0                      # augmentation: random channel shift in [-shift, shift] (anchors: 40)
+    blend: float = 0.0                  # augmentation: probability of blending with a same-class sample
+    val_speakers: list[int] = field(default_factory=list)   # SHD validation speakers (empty: one chosen, ~10 %)
+    cache: bool = True                  # keep samples in memory after the first read (false: stream every epoch)
 
 
 @dataclass
@@ -76,7 +82,7 @@ class RunConfig:
         Path(path).write_text(tomli_w.dumps(self.to_dict()))
 
 
-CHOICES = {"data.task": ("yinyang", "sequence"), "train.schedule": ("none", "cosine", "onecycle"),
+CHOICES = {"data.task": ("yinyang", "sequence", "shd", "ssc", "spoken-digits"), "train.schedule": ("none", "cosine", "onecycle"),
            "train.dtype": ("float32", "float64"),
            "model.readout": ("avg_var_exp_weight", "avg_var", "sum_var", "max_var")}
 

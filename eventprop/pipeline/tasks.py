@@ -1,7 +1,11 @@
 """From a RunConfig to (train, validation, test) datasets and the network to train."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..datasets import sequences, yinyang_splits
+from ..datasets.augment import Augment
+from ..datasets.hsd import HSDDataset, speaker_split
 from ..models.architectures import delay_network
 from .config import RunConfig
 
@@ -14,7 +18,35 @@ def make_datasets(cfg: RunConfig):
     if d.task == "sequence":
         return tuple(sequences(n, cfg.seed * 3 + k, n_channels=d.n_channels, gap=d.gap, duration=d.duration)
                      for k, n in enumerate((d.n_train, d.n_val, d.n_test)))
+    if d.task in ("shd", "ssc", "spoken-digits"):
+        return hsd_splits(cfg)
     raise ValueError(f"config key 'data.task': unknown task {d.task!r}")
+
+
+def hsd_splits(cfg: RunConfig):
+    """SHD: validation = held-out speakers of the training file; SSC: its own valid file; spoken digits: SHD layout
+    (voices are the speakers). n_train/n_val/n_test > 0 take a fixed random subset of that size."""
+    d = cfg.data
+    kind = "ssc" if d.task == "ssc" else "shd"
+    opts = dict(pool=d.pool, duration=d.duration, cache=d.cache)
+    full = HSDDataset(kind, d.root, "train", **opts)
+    if kind == "ssc":
+        train, val = full, HSDDataset(kind, d.root, "valid", **opts)
+    else:
+        tr, va = speaker_split(full.speakers, d.val_speakers)
+        train, val = full.subset(tr), full.subset(va)
+    test = HSDDataset(kind, d.root, "test", **opts)
+    n_classes = max(s.n_classes for s in (train, val, test))
+    rng = np.random.default_rng(cfg.seed)
+    out = []
+    for ds, n in ((train, d.n_train), (val, d.n_val), (test, d.n_test)):
+        if 0 < n < len(ds):
+            ds = ds.subset(np.sort(rng.permutation(len(ds))[:n]))
+        ds.n_classes = n_classes
+        out.append(ds)
+    if d.shift or d.blend:
+        out[0].augment = Augment(d.shift, d.blend)
+    return tuple(out)
 
 
 def make_network(cfg: RunConfig, n_inputs: int, n_classes: int):

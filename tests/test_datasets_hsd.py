@@ -1,0 +1,162 @@
+"""SHD/SSC-layout files through the real tonic path, augmentations, malformed files, spoken digits."""
+from __future__ import annotations
+
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eventprop.cli import main
+from eventprop.datasets.augment import Augment, blend_pair, shift_channels
+from eventprop.datasets.hsd import DataError, HSDDataset, speaker_split
+from eventprop.pipeline import config as configs
+from eventprop.pipeline.tasks import make_datasets
+from eventprop.pipeline.trainer import Trainer, prepare_run_dir
+
+from shd_files import write_hsd, write_shd_root, write_ssc_root
+
+
+def test_samples_read_through_tonic_match_the_file(tmp_path):
+    samples, labels = write_hsd(tmp_path / "SHD" / "shd_train.h5", 12)
+    ds = HSDDataset("shd", tmp_path, "train", duration=1000.0)
+    assert len(ds) == 12 and ds.n_channels == 700 and ds.n_classes == 20
+    assert np.array_equal(ds.labels, labels)
+    for k, (t, x) in enumerate(samples):
+        got_t, got_x = ds.sample(k)
+        keep = t * 1000 < 1000.0
+        assert np.allclose(got_t, t[keep] * 1000, atol=1e-3) and np.array_equal(got_x, x[keep])
+    pooled = HSDDataset("shd", tmp_path, "train", pool=5, duration=500.0)
+    t, x = pooled.sample(3)
+    assert pooled.n_channels == 140 and x.max() < 140 and t.max() < 500.0
+    assert np.array_equal(x, samples[3][1][samples[3][0] * 1000 < 500.0] // 5)
+    events, lab = ds.batch([0, 5])
+    assert events.n_channels == 700 and events.duration == 1000.0 and list(lab) == [labels[0], labels[5]]
+
+
+def test_speaker_split_and_config_splits(tmp_path):
+    write_shd_root(tmp_path)
+    tr, va = speaker_split(np.array([0, 1, 2, 0, 1, 2, 0]), [2])
+    assert list(va) == [2, 5] and list(tr) == [0, 1, 3, 4, 6]
+    with pytest.raises(DataError, match="speakers \\[9\\]"):
+        speaker_split(np.array([0, 1]), [9])
+    cfg = configs.preset("shd")
+    cfg.data.root, cfg.data.val_speakers = str(tmp_path), [1]
+    train, val, test = make_datasets(cfg)
+    assert set(val.speakers) == {1} and 1 not in set(train.speakers) and len(train) + len(val) == 60
+    assert len(test) == 20 and train.augment is not None and val.augment is None
+    write_ssc_root(tmp_path / "ssc")
+    cfg = configs.preset("ssc")
+    cfg.data.root, cfg.data.n_train = str(tmp_path / "ssc"), 10
+    train, val, test = make_datasets(cfg)
+    assert (len(train), len(val), len(test)) == (10, 30, 30) and train.n_classes == 35
+
+
+def test_missing_and_malformed_files_name_file_and_field(tmp_path):
+    with pytest.raises(DataError, match="shd_train.h5: file not found.*eventprop data fetch shd"):
+        HSDDataset("shd", tmp_path, "train")
+    write_hsd(tmp_path / "a" / "SHD" / "shd_train.h5", 4, drop="labels")
+    with pytest.raises(DataError, match="shd_train.h5: missing field 'labels'"):
+        HSDDataset("shd", tmp_path / "a", "train")
+    write_hsd(tmp_path / "b" / "SHD" / "shd_train.h5", 4, times_dtype=np.int32)
+    with pytest.raises(DataError, match="'spikes/times' must be variable-length floats"):
+        HSDDataset("shd", tmp_path / "b", "train")
+    write_hsd(tmp_path / "c" / "SHD" / "shd_train.h5", 4, bad_unit=True)
+    ds = HSDDataset("shd", tmp_path / "c", "train")
+    with pytest.raises(DataError, match="shd_train.h5: field 'spikes/units' of sample 3 holds unit 700"):
+        ds.load_all(quiet=True)
+    (tmp_path / "d" / "SHD").mkdir(parents=True)
+    (tmp_path / "d" / "SHD" / "shd_train.h5").write_bytes(b"nonsense")
+    (tmp_path / "d" / "SHD" / "shd_train.h5.zip").touch()
+    with pytest.raises(DataError, match="not an HDF5 file"):
+        HSDDataset("shd", tmp_path / "d", "train")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2 ** 32 - 1), st.integers(0, 60), st.integers(1, 200))
+def test_shift_keeps_times_and_bounds(seed, shift, n):
+    rng = np.random.default_rng(seed)
+    t, x = np.sort(rng.uniform(0, 1000, n)), rng.integers(0, 700, n)
+    t2, x2 = shift_channels(t, x, shift, 700, np.random.default_rng(seed + 1))
+    assert x2.size == t2.size and (x2.size == 0 or (x2.min() >= 0 and x2.max() < 700))
+    s = np.random.default_rng(seed + 1).integers(-shift, shift + 1)
+    inside = (x + s >= 0) & (x + s < 700)
+    assert np.array_equal(t2, t[inside]) and np.array_equal(x2, x[inside] + s)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2 ** 32 - 1), st.integers(1, 100), st.integers(1, 100))
+def test_blend_events_come_from_the_two_samples(seed, na, nb):
+    rng = np.random.default_rng(seed)
+    a = (rng.uniform(0, 900, na), rng.integers(0, 700, na))
+    b = (rng.uniform(0, 900, nb), rng.integers(0, 700, nb))
+    t, x = blend_pair(a, b, 700, 1000.0, np.random.default_rng(seed))
+    assert x.size == t.size and (x.size == 0 or (x.min() >= 0 and x.max() < 700 and t.min() >= 0))
+    tb = b[0] + (a[0].mean() - b[0].mean())
+    xb = np.rint(b[1] + (a[1].mean() - b[1].mean()))
+    pool = set(zip(a[0].tolist(), a[1].tolist())) | set(zip(tb.tolist(), xb.astype(int).tolist()))
+    assert all((ti, int(xi)) in pool for ti, xi in zip(t.tolist(), x.tolist()))
+
+
+def test_augmented_batches_keep_labels_and_are_reproducible(tmp_path):
+    write_hsd(tmp_path / "SHD" / "shd_train.h5", 30)
+    ds = HSDDataset("shd", tmp_path, "train", augment=Augment(shift=40, blend=0.5))
+    order = np.random.default_rng(0).permutation(30)
+    first = list(ds.batches(8, order))
+    again = list(ds.batches(8, order))
+    for (ev, lab), (ev2, lab2) in zip(first, again):
+        assert np.array_equal(lab, lab2)
+        assert np.array_equal(ev.times, ev2.times) and np.array_equal(ev.ids, ev2.ids)
+        valid = np.arange(ev.ids.shape[1])[None] < ev.counts[:, None]
+        assert ev.ids[valid].min() >= 0 and ev.ids[valid].max() < 700
+    labels = np.concatenate([lab for _, lab in first])
+    assert np.array_equal(labels, ds.labels[order])
+    plain = list(HSDDataset("shd", tmp_path, "train").batches(8, order))
+    assert any(not np.array_equal(a.ids, b.ids) for (a, _), (b, _) in zip(first, plain))
+    with pytest.raises(ValueError, match="data.blend"):
+        Augment(blend=2.0)
+
+
+def test_training_runs_end_to_end_on_shd_layout(tmp_path):
+    write_shd_root(tmp_path / "data")
+    cfg = configs.preset("shd")
+    cfg.data.root, cfg.data.duration, cfg.data.pool = str(tmp_path / "data"), 300.0, 5
+    cfg.model.hidden, cfg.model.max_delay_ms, cfg.model.delay_init_ms = [16], 20.0, [0.0, 20.0]
+    cfg.train.epochs, cfg.train.batch_size = 2, 16
+    cfg = prepare_run_dir(tmp_path / "run", cfg, resume=False, force=False)
+    summary = Trainer(cfg, tmp_path / "run", quiet=True).fit()
+    assert summary["epochs"] == 2 and 0 <= summary["test_acc"] <= 1
+
+
+def test_data_inspect_and_fetch_offline(tmp_path, monkeypatch):
+    write_hsd(tmp_path / "SHD" / "shd_train.h5", 6)
+    r = CliRunner().invoke(main, ["data", "inspect", str(tmp_path / "SHD" / "shd_train.h5")])
+    assert r.exit_code == 0 and '"samples": 6' in r.output
+    import tonic
+
+    def offline(self):
+        raise OSError("Temporary failure in name resolution")
+    monkeypatch.setattr(tonic.dataset.Dataset, "download", offline)
+    r = CliRunner().invoke(main, ["data", "fetch", "shd", "--root", str(tmp_path / "empty")])
+    assert r.exit_code == 2 and "are you offline" in r.output
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None,
+                    reason="espeak-ng not installed (make install installs it when run as root)")
+def test_spoken_digits_are_written_in_shd_layout_and_split_by_voice(tmp_path):
+    from eventprop.datasets.spoken_digits import generate
+    summary = generate(tmp_path, channels=40, speeds=(160,), pitches=(50,), variants=["m1", "f1", "m7"],
+                       test_variants=("m7",), quiet=True)
+    assert (summary["train"], summary["test"]) == (40, 20)
+    train = HSDDataset("shd", tmp_path, "train", duration=1500.0)
+    test = HSDDataset("shd", tmp_path, "test", duration=1500.0)
+    assert train.n_channels == 40 and train.n_classes == 20
+    assert set(train.speakers) == {0, 7} and set(test.speakers) == {6}
+    assert sorted(set(train.labels)) == list(range(20))
+    t, x = train.sample(0)
+    assert t.size > 50 and x.max() < 40
+    with h5py.File(tmp_path / "SHD" / "shd_test.h5") as f:
+        assert h5py.check_vlen_dtype(f["spikes/times"].dtype) == np.float16
