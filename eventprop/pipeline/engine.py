@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from .codegen import numba_cpu
 from .codegen.cache import load_source
@@ -31,13 +32,13 @@ class ForwardRecord:
     def batch_size(self) -> int:
         return int(next(iter(self.inputs.values())).shape[0]) if self.inputs else 0
 
-    def spike_counts(self, pop: int, size: int) -> np.ndarray:
-        """[B, size] number of spikes of each neuron of LIF population `pop`."""
-        steps, ids, n = (self.records[f"spk_{x}_{pop}"] for x in ("step", "id", "n"))
+    def spike_counts(self, pop: int, size: int) -> torch.Tensor:
+        """[B, size] number of spikes of each neuron of LIF population `pop` (on the records' device)."""
+        ids, n = (torch.as_tensor(self.records[f"spk_{x}_{pop}"]) for x in ("id", "n"))
         B = n.shape[0]
-        valid = np.arange(ids.shape[1])[None, :] < n[:, None]
-        flat = (np.arange(B)[:, None] * size + ids)[valid]
-        return np.bincount(flat, minlength=B * size).reshape(B, size)
+        valid = torch.arange(ids.shape[1], device=ids.device)[None, :] < n[:, None]
+        flat = (torch.arange(B, device=ids.device)[:, None] * size + ids.long())[valid]
+        return torch.bincount(flat, minlength=B * size).reshape(B, size)
 
 
 class Engine:

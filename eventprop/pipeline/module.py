@@ -35,9 +35,8 @@ class _EventPropFunction(torch.autograd.Function):
         rec = engine.forward(n_steps, inputs, params)
         ctx.model, ctx.rec = model, rec
         ctx.tensor_dtype = model.dtype
-        outs = [torch.from_numpy(rec.vout[p.index]) for p in engine.plan.outputs]
-        outs += [torch.from_numpy(rec.spike_counts(p.index, p.size).astype(np.float64)).to(model.dtype)
-                 for p in engine.plan.lifs]
+        outs = [torch.as_tensor(rec.vout[p.index]) for p in engine.plan.outputs]
+        outs += [rec.spike_counts(p.index, p.size).to(model.dtype) for p in engine.plan.lifs]
         return tuple(outs)
 
     @staticmethod
@@ -45,17 +44,16 @@ class _EventPropFunction(torch.autograd.Function):
         engine: Engine = ctx.model.engine
         plan, rec = engine.plan, ctx.rec
         B, n_out = rec.batch_size, len(plan.outputs)
-        grad_v = {p.index: (g.detach().cpu().numpy() if g is not None else np.zeros((B, rec.n_steps, p.size)))
-                  for p, g in zip(plan.outputs, grads[:n_out])}
-        grad_c = {p.index: (g.detach().cpu().numpy() if g is not None else np.zeros((B, p.size)))
-                  for p, g in zip(plan.lifs, grads[n_out:])}
+        model = ctx.model
+        grad_v = {p.index: model._to_engine(g, (B, rec.n_steps, p.size)) for p, g in zip(plan.outputs, grads[:n_out])}
+        grad_c = {p.index: model._to_engine(g, (B, p.size)) for p, g in zip(plan.lifs, grads[n_out:])}
         out = engine.backward(rec, grad_v, grad_c)
         result = []
         for c in plan.conns:
-            result.append(torch.from_numpy(out[f"gw_{c.index}"]).to(ctx.tensor_dtype)
+            result.append(torch.as_tensor(out[f"gw_{c.index}"]).to(ctx.tensor_dtype)
                           if ctx.needs_input_grad[3 + 2 * c.index] else None)
             gd = out.get(f"gd_{c.index}")
-            result.append(torch.from_numpy(gd).to(ctx.tensor_dtype)
+            result.append(torch.as_tensor(gd).to(ctx.tensor_dtype)
                           if gd is not None and ctx.needs_input_grad[4 + 2 * c.index] else None)
         return (None, None, None, *result)
 
@@ -66,12 +64,18 @@ class _Params(nn.Module):
 
 class EventPropModule(nn.Module):
     def __init__(self, net: Network, params: dict[str, np.ndarray] | None = None, seed: int = 0,
-                 dtype: torch.dtype = torch.float32):
+                 dtype: torch.dtype = torch.float32, device: str = "cpu", block: int | None = None):
         super().__init__()
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"compile: dtype must be torch.float32 or torch.float64, got {dtype}")
-        self.net, self.dtype = net, dtype
-        self.engine = Engine(net)
+        if device not in ("cpu", "cuda"):
+            raise ValueError(f"compile: device must be 'cpu' or 'cuda', got {device!r}")
+        self.net, self.dtype, self.backend = net, dtype, device
+        if device == "cuda":
+            from .engine_cuda import CudaEngine
+            self.engine = CudaEngine(net, block)
+        else:
+            self.engine = Engine(net)
         params = net.instantiate(seed) if params is None else params
         for obj in [*net.populations, *net.connections]:
             if hasattr(nn.Module, obj.name) or obj.name in ("net", "engine", "dtype"):
@@ -105,6 +109,15 @@ class EventPropModule(nn.Module):
                 else:
                     holder.register_buffer("delay", delay)
             self.add_module(c.name, holder)
+        if device == "cuda":
+            self.to(self.engine.device)
+
+    def _to_engine(self, x, shape):
+        """A tensor in the layout the engine takes: numpy for the CPU engine, a device tensor for CUDA."""
+        if x is None:
+            x = torch.zeros(shape, dtype=self.dtype)
+        x = x.detach()
+        return x.cpu().numpy() if self.backend == "cpu" else x.to(self.engine.device).contiguous()
 
     def _tensor(self, params, key, shape) -> torch.Tensor:
         if key not in params:
@@ -128,20 +141,23 @@ class EventPropModule(nn.Module):
             diff = pt[None, :, :] - ps[:, None, :]
         return torch.sqrt(POSITION_EPS + (diff ** 2).sum(-1)) / (c.velocity * self.net.dt)
 
-    def _kernel_params(self, tensors) -> dict[str, np.ndarray]:
-        np_dtype = np.float32 if self.dtype == torch.float32 else np.float64
+    def _kernel_params(self, tensors) -> dict:
+        """Weights, rounded delays and sparse CSR layout, computed in torch on the parameters' device; numpy views
+        for the CPU engine, device tensors for CUDA (no host copies)."""
         out = {}
         for c, plan_c in zip(self.net.connections, self.engine.plan.conns):
             w, d = tensors[2 * plan_c.index], tensors[2 * plan_c.index + 1]
-            out[f"w_{plan_c.index}"] = np.ascontiguousarray(w.detach().cpu().numpy(), dtype=np_dtype)
+            out[f"w_{plan_c.index}"] = w.detach().to(self.dtype).contiguous()
             if plan_c.delayed:
-                steps = np.floor(d.detach().cpu().numpy().astype(np.float64) + 0.5)
-                out[f"d_{plan_c.index}"] = np.clip(steps, 0, plan_c.max_delay).astype(np.int32)
+                steps = torch.floor(d.detach().double() + 0.5)
+                out[f"d_{plan_c.index}"] = steps.clamp(0, plan_c.max_delay).to(torch.int32).contiguous()
             if plan_c.sparse:   # derived from the buffers each call, so loaded or regrown structures take effect
                 holder = getattr(self, c.name)
-                pre = holder.pre_ind.numpy()
-                out[f"row_{plan_c.index}"] = np.searchsorted(pre, np.arange(c.source.size + 1)).astype(np.int64)
-                out[f"post_{plan_c.index}"] = holder.post_ind.numpy().astype(np.int32)
+                bounds = torch.arange(c.source.size + 1, device=holder.pre_ind.device)
+                out[f"row_{plan_c.index}"] = torch.searchsorted(holder.pre_ind, bounds).to(torch.int64)
+                out[f"post_{plan_c.index}"] = holder.post_ind.to(torch.int32).contiguous()
+        if self.backend == "cpu":
+            out = {k: v.cpu().numpy() for k, v in out.items()}
         return out
 
     # ---- running -----------------------------------------------------------------------------------------
@@ -167,6 +183,8 @@ class EventPropModule(nn.Module):
         T = n_steps if n_steps is not None else max(steps_seen)
         if T <= 0:
             raise ValueError(f"number of steps must be positive, got {T}")
+        if self.backend == "cuda":
+            arrays = {k: torch.as_tensor(v).to(self.engine.device) for k, v in arrays.items()}
         return arrays, int(T)
 
     def _tensors(self) -> list:
@@ -193,7 +211,8 @@ class EventPropModule(nn.Module):
             rec = self.engine.forward(T, inputs, self._kernel_params(self._tensors()))
         out = {}
         for p in self.engine.plan.lifs:
-            steps, ids, n = (rec.records[f"spk_{x}_{p.index}"] for x in ("step", "id", "n"))
+            steps, ids, n = (torch.as_tensor(rec.records[f"spk_{x}_{p.index}"]).cpu().numpy()
+                             for x in ("step", "id", "n"))
             out[p.name] = [(steps[b, :n[b]].astype(np.int64), ids[b, :n[b]].astype(np.int64))
                            for b in range(n.shape[0])]
         return out
@@ -212,8 +231,7 @@ class EventPropModule(nn.Module):
 
 
 def compile(net: Network, device: str = "cpu", params: dict | None = None, seed: int = 0,
-            dtype: torch.dtype = torch.float32) -> EventPropModule:
-    """Generate and compile the kernels for `net`; returns the torch module (parameters drawn with `seed`)."""
-    if device != "cpu":
-        raise ValueError(f"compile: device {device!r} is not available yet; the CPU backend is device='cpu'")
-    return EventPropModule(net, params=params, seed=seed, dtype=dtype)
+            dtype: torch.dtype = torch.float32, block: int | None = None) -> EventPropModule:
+    """Generate and compile the kernels for `net`; returns the torch module (parameters drawn with `seed`).
+    device="cuda": numba-cuda kernels, parameters on the GPU (`block`: threads per sample, a power of two)."""
+    return EventPropModule(net, params=params, seed=seed, dtype=dtype, device=device, block=block)

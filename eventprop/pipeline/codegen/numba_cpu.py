@@ -6,36 +6,12 @@ kernel accumulates gradients into one buffer per chunk of samples (fixed chunkin
 from __future__ import annotations
 
 from . import model_logic as ml
+from .args import input_args, param_args, record_args
 from .plan import ConnPlan, KernelPlan
 from .writer import CodeWriter
 
 HEADER = ("import numpy as np", "from numba import njit, prange", "")
 JIT = "@njit(parallel=True, cache=True, nogil=True)"
-
-
-def input_args(plan: KernelPlan) -> list[str]:
-    args = ["n_steps"]
-    for p in plan.inputs:
-        args += [f"in_step_{p.index}", f"in_id_{p.index}", f"in_n_{p.index}"]
-    return args
-
-
-def param_args(plan: KernelPlan) -> list[str]:
-    args = []
-    for c in plan.conns:
-        args.append(f"w_{c.index}")
-        if c.delayed:
-            args.append(f"d_{c.index}")
-        if c.sparse:
-            args += [f"row_{c.index}", f"post_{c.index}"]
-    return args
-
-
-def record_args(plan: KernelPlan) -> list[str]:
-    args = []
-    for p in plan.lifs:
-        args += [f"spk_step_{p.index}", f"spk_id_{p.index}", f"spk_den_{p.index}", f"spk_n_{p.index}"]
-    return args
 
 
 def forward_args(plan: KernelPlan) -> list[str]:
