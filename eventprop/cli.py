@@ -12,6 +12,7 @@ from rich.table import Table
 
 from .pipeline import config as configs
 from .pipeline.checkpoints import RunError
+from .pipeline.engine_cuda import DeviceError
 
 console = Console()
 
@@ -21,10 +22,10 @@ def _fail(message: str):
     sys.exit(2)
 
 
-def _train(cfg, out: Path, resume: bool, force: bool, quiet: bool | None):
+def _train(cfg, out: Path, resume: bool, force: bool, quiet: bool | None, device: str = "cpu"):
     from .pipeline.trainer import Trainer, prepare_run_dir
     cfg = prepare_run_dir(out, cfg, resume, force)
-    trainer = Trainer(cfg, out, quiet=quiet)
+    trainer = Trainer(cfg, out, quiet=quiet, device=device)
     if resume:
         trainer.resume()
     return trainer.fit()
@@ -45,7 +46,9 @@ def main():
 @click.option("--resume", is_flag=True, help="continue the run in --out from its last checkpoint")
 @click.option("--force", is_flag=True, help="replace an existing run folder")
 @click.option("--quiet", is_flag=True, default=None, help="one line per epoch instead of progress bars")
-def train(config_file, preset, out, epochs, seed, resume, force, quiet):
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              help="cuda: generated numba-cuda kernels on an NVIDIA GPU")
+def train(config_file, preset, out, epochs, seed, resume, force, quiet, device):
     """Train from CONFIG_FILE (TOML) or --preset NAME."""
     try:
         if resume and out is None:
@@ -69,8 +72,8 @@ def train(config_file, preset, out, epochs, seed, resume, force, quiet):
             if stored is not None and epochs is not None:
                 stored.train.epochs = epochs
                 stored.dump(out / "config.toml")
-        summary = _train(cfg, out, resume, force, quiet)
-    except (RunError, ValueError) as e:
+        summary = _train(cfg, out, resume, force, quiet, device)
+    except (RunError, ValueError, DeviceError) as e:
         _fail(str(e))
     console.print(f"run folder: {out}")
     console.print_json(json.dumps(summary))

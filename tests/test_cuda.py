@@ -91,3 +91,16 @@ def test_real_gpu_float32_training_step_stays_on_device():
     assert agree > 0.99          # float32 on two devices: rare threshold knife-edges may differ
     rg.readouts["out"].sum().backward()
     assert gpu.get_submodule("in_hid").weight.grad.is_cuda
+
+
+def test_cuda_without_gpu_or_simulator_is_one_clear_message(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from eventprop.cli import main
+    from eventprop.pipeline import engine_cuda
+    monkeypatch.setattr(engine_cuda, "simulator", lambda: False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(engine_cuda.DeviceError, match="needs an NVIDIA GPU"):
+        eventprop.compile(build("feedforward"), device="cuda")
+    r = CliRunner().invoke(main, ["train", "--preset", "sequence", "--device", "cuda", "--out", str(tmp_path / "r")])
+    assert r.exit_code == 2 and "needs an NVIDIA GPU" in r.output

@@ -15,6 +15,10 @@ from .codegen.plan import make_plan
 from .engine import ForwardRecord
 
 
+class DeviceError(RuntimeError):
+    """No way to run the CUDA backend here."""
+
+
 def simulator() -> bool:
     return bool(numba.config.ENABLE_CUDASIM)
 
@@ -25,7 +29,7 @@ def cuda_device() -> torch.device:
         return torch.device("cpu")
     from numba import cuda
     if not (torch.cuda.is_available() and cuda.is_available()):
-        raise RuntimeError("device='cuda' needs an NVIDIA GPU visible to both torch and numba-cuda (or "
+        raise DeviceError("device='cuda' needs an NVIDIA GPU visible to both torch and numba-cuda (or "
                            "NUMBA_ENABLE_CUDASIM=1 to run the CUDA kernels in Numba's simulator)")
     return torch.device("cuda")
 
@@ -114,4 +118,4 @@ class CudaEngine:
         return grads
 
 
-__all__ = ["CudaEngine", "cuda_device", "simulator"]
+__all__ = ["CudaEngine", "DeviceError", "cuda_device", "simulator"]

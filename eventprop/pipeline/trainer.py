@@ -49,14 +49,15 @@ class Trainer:
     """Trains the network of `cfg` on the config's task, or on `datasets` = (train, validation, test): any objects
     with `len()`, `n_channels`, `n_classes` and `batches(batch_size, order)` yielding (SpikeEvents or raster, labels)."""
 
-    def __init__(self, cfg: RunConfig, run_dir: Path, quiet: bool | None = None, datasets=None):
+    def __init__(self, cfg: RunConfig, run_dir: Path, quiet: bool | None = None, datasets=None, device: str = "cpu"):
         self.cfg, self.dir = cfg, Path(run_dir)
         self.quiet = (not sys.stdout.isatty()) if quiet is None else quiet
         torch.manual_seed(cfg.seed)
         self.train_set, self.val_set, self.test_set = make_datasets(cfg) if datasets is None else datasets
         self.net = make_network(cfg, self.train_set.n_channels, self.train_set.n_classes)
         dtype = torch.float64 if cfg.train.dtype == "float64" else torch.float32
-        self.model = compile_network(self.net, seed=cfg.seed, dtype=dtype)
+        self.model = compile_network(self.net, seed=cfg.seed, dtype=dtype, device=device)
+        self.device = next(self.model.parameters()).device
         t = cfg.train
         groups = {k: [p for n, p in self.model.named_parameters() if n.endswith("." + k)] for k in KINDS}
         base_lr = {"weight": t.lr_start if t.ease_in_epochs > 0 else t.lr, "delay": t.lr_delay,
@@ -101,7 +102,7 @@ class Trainer:
         correct = 0
         with torch.no_grad():
             for events, labels in dataset.batches(batch_size or max(64, self.cfg.train.batch_size)):
-                correct += int((self.model(events).argmax(1).numpy() == labels).sum())
+                correct += int((self.model(events).argmax(1).cpu().numpy() == labels).sum())
         return correct / len(dataset)
 
     # ---- checkpoints --------------------------------------------------------------------------------------
@@ -159,7 +160,7 @@ class Trainer:
         task = None if self.quiet else progress.add_task(
             f"epoch {self.epoch + 1}", total=self.steps_per_epoch, info="")
         for events, labels_np in self.train_set.batches(t.batch_size, order):
-            labels = torch.from_numpy(labels_np)
+            labels = torch.from_numpy(labels_np).to(self.device)
             self._set_lrs()
             for o in self.optims.values():
                 o.zero_grad()
@@ -182,7 +183,7 @@ class Trainer:
             self._clamp_delays()
             self.step += 1
             total_loss += loss.item() * len(labels_np)
-            correct += int((readout.argmax(1).numpy() == labels_np).sum())
+            correct += int((readout.argmax(1).cpu().numpy() == labels_np).sum())
             seen += len(labels_np)
             spikes += sum(float(c.detach().sum()) / c.shape[1] for c in run.spike_counts.values())
             if task is not None:
