@@ -17,10 +17,10 @@ from nets import build, random_raster
 pytestmark = pytest.mark.timeout(600)
 
 
-def run_both(net, params, x, engine: CudaEngine | None = None):
+def run_both(net, params, x, engine: CudaEngine | None = None, block: int = 8):
     out = []
     for device in ("cpu", "cuda"):
-        m = eventprop.compile(net, params=params, dtype=torch.float64, device=device, block=8)
+        m = eventprop.compile(net, params=params, dtype=torch.float64, device=device, block=block)
         if device == "cuda" and engine is not None:
             m.engine = engine
         r = m.run({k: torch.tensor(v, dtype=torch.float64) for k, v in x.items()})
@@ -52,6 +52,15 @@ def inputs(net, seed: int, steps: int = 25) -> dict:
 def test_cuda_kernels_match_cpu(kind):
     net = build(kind, dt=1.0)
     assert_same(*run_both(net, net.instantiate(1), inputs(net, 2)))
+
+
+def test_several_spikes_per_backward_group():
+    """With 64 threads two spikes of a step are processed side by side (32 lanes each) in the backward pass."""
+    net = build("recurrent", dt=1.0, n_hid=16, w_in=2.0)
+    params, x = net.instantiate(6), inputs(net, 7, steps=10)
+    steps, _ = eventprop.compile(net, params=params).spike_trains(x)["hid"][0]
+    assert np.bincount(steps).max() >= 2, "no step with two spikes: the test would not exercise grouping"
+    assert_same(*run_both(net, params, x, block=64))
 
 
 def test_global_workspace_and_record_regrowth_give_the_same_results():

@@ -9,8 +9,9 @@ Per block (sample b) with NT threads (a power of two, baked into the source):
     scan (deterministic, the CPU's record order); fan-out of dense connections: each thread owns target neurons and
     walks the step's spike list (coalesced weight rows, no atomics, the CPU's summation order); sparse connections:
     threads stride over the synapse row with atomic adds.
-  * backward: reverse time in one launch; each spike's R is a shared-memory tree reduction; dL/dw and dL/dd are
-    accumulated over the batch with atomics.
+  * backward: reverse time in one launch; the spikes of a step are independent given the adjoint history, so
+    they are processed NT/32 at a time, 32 lanes per spike (R summed in a fixed order from shared memory, two block
+    barriers per group); dL/dw and dL/dd are accumulated over the batch with atomics.
 Only block-level primitives (shared memory, syncthreads, atomics) are used, so the kernels also run in Numba's
 CUDA simulator (NUMBA_ENABLE_CUDASIM=1).
 """
@@ -125,15 +126,17 @@ def _compact(w: CodeWriter, plan: KernelPlan, k: int, size: int, nt: int, slot: 
     threads)."""
     w(f"nrec = cnt[{slot[f'nrec_{k}']}]", "base = 0")
     with w.block(f"for c0 in range(0, {size}, {nt}):"):
-        w("j = c0 + tid", f"f = flag_{k}[j] if j < {size} else 0", "scan[tid] = f", "cuda.syncthreads()", "off = 1")
-        with w.block(f"while off < {nt}:"):
-            w("x = scan[tid - off] if tid >= off else 0", "cuda.syncthreads()", "scan[tid] += x",
-              "cuda.syncthreads()", "off *= 2")
-        with w.block("if f:"):
-            w("pos = base + scan[tid] - 1", f"fired_{k}[pos] = j", "r = nrec + pos")
-            with w.block(f"if r < spk_step_{k}.shape[1]:"):
-                w(f"spk_step_{k}[b, r] = t", f"spk_id_{k}[b, r] = j", f"spk_den_{k}[b, r] = den_{k}[j]")
-        w(f"base += scan[{nt - 1}]", "cuda.syncthreads()")
+        w("j = c0 + tid", f"f = flag_{k}[j] if j < {size} else 0")
+        with w.block("if cuda.syncthreads_count(f) > 0:"):     # most chunks of most steps hold no spike
+            w("scan[tid] = f", "cuda.syncthreads()", "off = 1")
+            with w.block(f"while off < {nt}:"):
+                w("x = scan[tid - off] if tid >= off else 0", "cuda.syncthreads()", "scan[tid] += x",
+                  "cuda.syncthreads()", "off *= 2")
+            with w.block("if f:"):
+                w("pos = base + scan[tid] - 1", f"fired_{k}[pos] = j", "r = nrec + pos")
+                with w.block(f"if r < spk_step_{k}.shape[1]:"):
+                    w(f"spk_step_{k}[b, r] = t", f"spk_id_{k}[b, r] = j", f"spk_den_{k}[b, r] = den_{k}[j]")
+            w(f"base += scan[{nt - 1}]", "cuda.syncthreads()")
     w(f"nf_{k} = base")
     with w.block("if tid == 0:"):
         w(f"cnt[{slot[f'nrec_{k}']}] = nrec + base")
@@ -215,13 +218,14 @@ def _emit_propagate(w: CodeWriter, plan: KernelPlan, c: ConnPlan, nt: int):
             w(f"ring_{g.index}[{slot}, j] += w_{c.index}[i, j]")
 
 
-def _emit_fanout_grads(w: CodeWriter, plan: KernelPlan, c: ConnPlan, nt: int, with_r: bool):
+def _emit_fanout_grads(w: CodeWriter, plan: KernelPlan, c: ConnPlan, stride: int, with_r: bool, lane: str = "tid"):
+    """Gradient (and R) contributions of presynaptic neuron `i`'s synapses, strided over `stride` threads."""
     tgt = plan.pops[c.target]
     g = plan.groups[c.group]
     if c.sparse:
-        loop, syn, index = f"for s in range(row_{c.index}[i] + tid, row_{c.index}[i + 1], {nt}):", "s", "s"
+        loop, syn, index = f"for s in range(row_{c.index}[i] + {lane}, row_{c.index}[i + 1], {stride}):", "s", "s"
     else:
-        loop, syn, index = f"for j in range(tid, {c.n_post}, {nt}):", "(i, j)", "i, j"
+        loop, syn, index = f"for j in range({lane}, {c.n_post}, {stride}):", "(i, j)", "i, j"
     with w.block(loop):
         if c.sparse:
             w(f"j = post_{c.index}[s]")
@@ -279,19 +283,23 @@ def emit_backward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: 
                         w("e -= 1")
                     w(f"cnt[{slot[f'elo_{k}']}] = e")
             w("cuda.syncthreads()")
+            ws = min(32, nt)              # lanes per spike: the spikes of a step are handled nt // ws at a time
             for p in plan.lifs:
                 k = p.index
-                with w.block(f"for q in range(cnt[{slot[f'q_{k}']}], cnt[{slot[f'qlo_{k}']}], -1):"):
-                    w(f"i = spk_id_{k}[b, q]", "r = 0.0")
-                    for ci in p.outgoing:
-                        _emit_fanout_grads(w, plan, plan.conns[ci], nt, with_r=True)
-                    w("red[tid] = r", "cuda.syncthreads()", f"s = {nt // 2}")
-                    with w.block("while s > 0:"):
-                        with w.block("if tid < s:"):
-                            w("red[tid] += red[tid + s]")
-                        w("cuda.syncthreads()", "s //= 2")
-                    with w.block("if tid == 0:"):
-                        jump = ml.spike_jump(p, f"lamV_{k}[i]", "red[0]", f"spk_den_{k}[b, q]", f"gc_{k}[b, i]")
+                w(f"qlo = cnt[{slot[f'qlo_{k}']}]")
+                with w.block(f"for q0 in range(cnt[{slot[f'q_{k}']}], qlo, -{nt // ws}):"):
+                    w(f"q = q0 - tid // {ws}", f"lane = tid % {ws}", "r = 0.0")
+                    with w.block("if q > qlo:"):
+                        w(f"i = spk_id_{k}[b, q]")
+                        for ci in p.outgoing:
+                            _emit_fanout_grads(w, plan, plan.conns[ci], ws, with_r=True, lane="lane")
+                    w("red[tid] = r", "cuda.syncthreads()")
+                    with w.block("if lane == 0 and q > qlo:"):
+                        w("total = 0.0")
+                        with w.block(f"for m in range({ws}):"):
+                            w("total += red[tid + m]")
+                        w(f"i = spk_id_{k}[b, q]")
+                        jump = ml.spike_jump(p, f"lamV_{k}[i]", "total", f"spk_den_{k}[b, q]", f"gc_{k}[b, i]")
                         w(f"lamV_{k}[i] = {jump}")
                     w("cuda.syncthreads()")
             for p in plan.inputs:
