@@ -41,25 +41,21 @@ def _predict(fx: FxNetwork, result: FxResult) -> np.ndarray:
 
 
 def _emulate(fx: FxNetwork, test, idx: np.ndarray, quiet: bool):
-    """Emulator over test[idx] in batches -> (predictions, merged op counts, seconds)."""
+    """Emulator over test[idx] in batches -> (predictions, op counts per sample, seconds)."""
     emu = Emulator(fx)
-    preds, ops, t0 = [], [], time.perf_counter()
+    preds, counts, t0 = [], [], time.perf_counter()
     with Progress(transient=True, disable=quiet) as bar:
         task = bar.add_task("emulator", total=len(idx))
         for start in range(0, len(idx), BATCH):
             events, _ = test.batch(idx[start:start + BATCH])
             res = emu.run(events)
             preds.append(_predict(fx, res))
-            ops.append((len(res.spike_steps), count_ops(fx, res, events.n_steps(fx.dt))))
+            counts.append({**res.spike_counts, **res.input_counts})
+            n_steps = events.n_steps(fx.dt)
             bar.update(task, advance=len(res.spike_steps))
-    total = sum(n for n, _ in ops)
-    merged = ops[0][1]
-    for key in ("spikes", "neuron_updates", "synaptic_ops"):
-        merged["totals"][key] = sum(n * o["totals"][key] for n, o in ops) / total
-        for layer in merged["layers"]:
-            merged["layers"][layer][key] = sum(n * o["layers"][layer][key] for n, o in ops) / total
-    merged["energy_uj_per_sample"] = sum(n * o["energy_uj_per_sample"] for n, o in ops) / total
-    return np.concatenate(preds), merged, time.perf_counter() - t0
+    merged = {k: np.concatenate([c[k] for c in counts]) for k in counts[0]}
+    ops = count_ops(fx, merged, n_steps)
+    return np.concatenate(preds), ops, time.perf_counter() - t0
 
 
 def _float_accuracy(run, idx: np.ndarray) -> float:

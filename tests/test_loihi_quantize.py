@@ -146,7 +146,7 @@ def test_op_counts_match_brute_force():
     fx = quantize(net, net.instantiate(5))
     x = raster(4, 3, 50, 6, 0.2)
     res = Emulator(fx).run(x)
-    ops = count_ops(fx, res, 50)
+    ops = count_ops(fx, {**res.spike_counts, **res.input_counts}, 50)
     expected = 0
     for b in range(3):
         counts = {"inp": x[b].sum(0), **{k: v[b] for k, v in res.spike_counts.items()}}

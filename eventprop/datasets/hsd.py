@@ -10,6 +10,7 @@ read unless `cache=False` (for sets larger than memory).
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import h5py
@@ -122,8 +123,8 @@ class HSDDataset:
         return int(self.index.size)
 
     def subset(self, positions) -> "HSDDataset":
-        out = object.__new__(HSDDataset)
-        out.__dict__.update(self.__dict__)
+        """The samples at `positions`, sharing this dataset's reader and cache."""
+        out = copy.copy(self)
         out.index, out.labels, out.speakers = (self.index[positions], self.labels[positions],
                                                self.speakers[positions])
         return out

@@ -9,29 +9,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fixed_point import FxNetwork, FxResult
+from .fixed_point import FxNetwork
 
 LOIHI1_PJ = {"synaptic_op": 23.6, "neuron_update": 81.0, "spike": 1.7}
 SOURCE = "Loihi 1 constants (Davies et al. 2018): 23.6 pJ/synaptic op, 81 pJ/neuron update, 1.7 pJ/spike"
 
 
-def count_ops(fx: FxNetwork, result: FxResult, n_steps: int) -> dict:
-    """Mean per sample: {"layers": {pop: {spikes, neuron_updates, synaptic_ops}}, totals, energy_uj}."""
-    B = len(result.spike_steps)
+def count_ops(fx: FxNetwork, spike_counts: dict[str, np.ndarray], n_steps: int) -> dict:
+    """From per-sample spike counts [B, N] of every spiking population (inputs included), the mean per sample:
+    {"layers": {pop: {spikes, neuron_updates, synaptic_ops}}, "totals", "energy_uj_per_sample", "energy_model"}."""
+    B = max(len(next(iter(spike_counts.values()))), 1)
     layers = {p.name: {"spikes": 0.0, "neuron_updates": float(p.size * n_steps), "synaptic_ops": 0.0}
               for p in fx.populations if p.kind != "input"}
-    for p in fx.populations:
-        if p.name in result.spike_counts:
-            layers[p.name]["spikes"] = float(result.spike_counts[p.name].sum()) / max(B, 1)
+    for name, counts in spike_counts.items():
+        if name in layers:
+            layers[name]["spikes"] = float(counts.sum()) / B
     for j in fx.projections:
-        src = fx.population(j.source)
-        fan_out = np.bincount(j.pre[j.weight != 0], minlength=src.size)
-        if src.kind == "input":
-            counts = result.input_counts.get(src.name) if result.input_counts else None
-        else:
-            counts = result.spike_counts.get(src.name)
-        if counts is not None:
-            layers[j.target]["synaptic_ops"] += float((counts.sum(0) * fan_out).sum()) / max(B, 1)
+        fan_out = np.bincount(j.pre[j.weight != 0], minlength=fx.population(j.source).size)
+        if j.source in spike_counts:
+            layers[j.target]["synaptic_ops"] += float((spike_counts[j.source].sum(0) * fan_out).sum()) / B
     totals = {k: sum(layer[k] for layer in layers.values()) for k in ("spikes", "neuron_updates", "synaptic_ops")}
     pj = (totals["synaptic_ops"] * LOIHI1_PJ["synaptic_op"] + totals["neuron_updates"] * LOIHI1_PJ["neuron_update"]
           + totals["spikes"] * LOIHI1_PJ["spike"])

@@ -32,11 +32,11 @@ def first_divergence(a: Trains, b: Trains, sample: int) -> dict | None:
         (sa, ia), (sb, ib) = a[name][sample], b[name][sample]
         if sa.size == sb.size and np.array_equal(sa, sb) and np.array_equal(ia, ib):
             continue
-        only = set(zip(sa.tolist(), ia.tolist())) ^ set(zip(sb.tolist(), ib.tolist()))
-        step, neuron = min(only)
+        in_a, in_b = set(zip(sa.tolist(), ia.tolist())), set(zip(sb.tolist(), ib.tolist()))
+        step, neuron = min(in_a ^ in_b)
         if best is None or step < best["step"]:
             best = {"step": int(step), "layer": name, "neuron": int(neuron),
-                    "in": "first" if (step, neuron) in set(zip(sa.tolist(), ia.tolist())) else "second"}
+                    "in": "first" if (step, neuron) in in_a else "second"}
     return best
 
 

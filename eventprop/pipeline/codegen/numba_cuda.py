@@ -117,7 +117,8 @@ def _zero(w: CodeWriter, arrays: list[Array], nt: int):
                 w(f"{a.name}[k // {n}, k % {n}] = 0")
 
 
-def _slots(plan: KernelPlan, names: list[str]) -> dict[str, int]:
+def _slots(names: list[str]) -> dict[str, int]:
+    """Indices of the block's shared integer scalars (record counts, event pointers)."""
     return {n: k for k, n in enumerate(names)}
 
 
@@ -143,7 +144,7 @@ def _compact(w: CodeWriter, plan: KernelPlan, k: int, size: int, nt: int, slot: 
 
 
 def emit_forward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: list[Array]):
-    slot = _slots(plan, [f"nrec_{p.index}" for p in plan.lifs] + [f"ev_{p.index}" for p in plan.inputs]
+    slot = _slots([f"nrec_{p.index}" for p in plan.lifs] + [f"ev_{p.index}" for p in plan.inputs]
                   + [f"evlo_{p.index}" for p in plan.inputs])
     w("@cuda.jit(cache=True)")
     with w.block(f"def forward({', '.join(forward_args(plan, arrays))}):"):
@@ -242,7 +243,7 @@ def _emit_fanout_grads(w: CodeWriter, plan: KernelPlan, c: ConnPlan, stride: int
 
 
 def emit_backward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: list[Array]):
-    slot = _slots(plan, [f"q_{p.index}" for p in plan.lifs] + [f"qlo_{p.index}" for p in plan.lifs]
+    slot = _slots([f"q_{p.index}" for p in plan.lifs] + [f"qlo_{p.index}" for p in plan.lifs]
                   + [f"e_{p.index}" for p in plan.inputs] + [f"elo_{p.index}" for p in plan.inputs])
     w("@cuda.jit(cache=True)")
     with w.block(f"def backward({', '.join(backward_args(plan, arrays))}):"):
