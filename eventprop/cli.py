@@ -177,7 +177,9 @@ def fetch(name, root):
 @click.option("--channels", type=int, default=140, show_default=True, help="cochlea channels")
 @click.option("--speeds", default="130,165,200", show_default=True, help="espeak-ng words per minute")
 @click.option("--pitches", default="35,50,65", show_default=True, help="espeak-ng pitches (0-99)")
-def spoken_digits(out, channels, speeds, pitches):
+@click.option("--frontend", type=click.Choice(["logmel", "lauscher"]), default="logmel", show_default=True,
+              help="cochlea model: fast log-mel + integrate-and-fire, or lauscher (SHD's own; minutes per utterance)")
+def spoken_digits(out, channels, speeds, pitches, frontend):
     """Speak 0-9 in English and German with espeak-ng, encode to spikes, write the SHD layout under OUT/SHD/."""
     from .datasets.spoken_digits import SpeechError, generate
     try:
@@ -185,7 +187,7 @@ def spoken_digits(out, channels, speeds, pitches):
     except ValueError:
         _fail("--speeds and --pitches take comma-separated integers")
     try:
-        summary = generate(out, channels, speed_list, pitch_list)
+        summary = generate(out, channels, speed_list, pitch_list, frontend=frontend)
     except SpeechError as e:
         _fail(str(e))
     console.print(f"wrote {summary['train']} train / {summary['test']} test utterances to {out / 'SHD'} in "

@@ -160,3 +160,15 @@ def test_spoken_digits_are_written_in_shd_layout_and_split_by_voice(tmp_path):
     assert t.size > 50 and x.max() < 40
     with h5py.File(tmp_path / "SHD" / "shd_test.h5") as f:
         assert h5py.check_vlen_dtype(f["spikes/times"].dtype) == np.float16
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None,
+                    reason="espeak-ng not installed (make install installs it when run as root)")
+def test_lauscher_front_end_spikes_follow_the_audio(tmp_path):
+    from eventprop.datasets.spoken_digits import Utterance, cochlea, lauscher_cochlea, speak
+    audio, rate = speak(Utterance("en", 7, "m1", 200, 50))
+    t, x = lauscher_cochlea(audio, rate, channels=12)
+    assert t.size > 20 and x.min() >= 0 and x.max() < 12 and np.all(np.diff(t) >= 0)
+    assert t.max() <= audio.size / rate + 0.01
+    t2, _ = cochlea(audio, rate, channels=12)           # both front ends are active while the word is spoken
+    assert abs(np.median(t) - np.median(t2)) < 0.25
