@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from rich.progress import Progress
 
+from .analysis import plot_spike_comparison
 from .loihi import long_delays, parity
 from .loihi.emulator import Emulator
 from .loihi.energy import count_ops
@@ -97,7 +98,8 @@ def deploy(run_dir: Path, target: str = "emulator", samples: int | None = None, 
 
 
 def parity_check(run_dir: Path, samples: int = 20, timeout: float = 600.0, datasets=None) -> dict:
-    """Float vs emulator vs Lava fixed_pt on the first `samples` test samples, from RUN/loihi/model.h5."""
+    """Float vs emulator vs Lava fixed_pt on the first `samples` test samples, from RUN/loihi/model.h5; writes
+    parity.json and parity.png (rasters of sample 0 from all three)."""
     run = load_trained(run_dir, datasets)
     out_dir = Path(run_dir) / "loihi"
     if not (out_dir / "model.h5").exists():
@@ -135,6 +137,8 @@ def parity_check(run_dir: Path, samples: int = 20, timeout: float = 600.0, datas
     }
     report["ok"] = report["emulator_vs_lava"]["exact_samples"] == 1.0
     (out_dir / "parity.json").write_text(json.dumps(report, indent=2))
+    plot_spike_comparison({"float": float_trains, "emulator": emu_trains, "Lava": parity.trains(dep, lava, lif_names)},
+                          lif_names, 0, fx.dt, out_dir / "parity.png")
     return report
 
 

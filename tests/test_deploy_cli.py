@@ -46,6 +46,7 @@ def test_deploy_emulator_and_lava_then_parity(trained_run):
     par = json.loads((trained_run / "loihi" / "parity.json").read_text())
     assert par["ok"] and par["emulator_vs_lava"]["exact_samples"] == 1.0
     assert par["accuracy"]["lava"] == par["accuracy"]["emulator"]
+    assert (trained_run / "loihi" / "parity.png").stat().st_size > 0
 
 
 @pytest.mark.parametrize("args,message", [
