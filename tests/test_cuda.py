@@ -113,3 +113,34 @@ def test_cuda_without_gpu_or_simulator_is_one_clear_message(monkeypatch, tmp_pat
         eventprop.compile(build("feedforward"), device="cuda")
     r = CliRunner().invoke(main, ["train", "--preset", "sequence", "--device", "cuda", "--out", str(tmp_path / "r")])
     assert r.exit_code == 2 and "needs an NVIDIA GPU" in r.output
+
+
+PTX_CHECK = """
+from nets import build
+from eventprop.models.architectures import delay_network
+from eventprop.pipeline.codegen import numba_cuda
+from eventprop.pipeline.codegen.plan import make_plan
+shd = delay_network(700, 20, 1.0, [256, 256], max_delay_ms=62, delay_init_ms=(0, 62))
+cases = [(build(k, dt=1.0), "float32", numba_cuda.SHARED_BUDGET)
+         for k in ("feedforward", "recurrent", "sparse", "two_layer", "spatial")]
+cases += [(build("recurrent", dt=1.0), "float64", 0), (shd, "float32", numba_cuda.SHARED_BUDGET), (shd, "float32", 0)]
+for net, dtype, budget in cases:
+    ptx = numba_cuda.compile_ptx(make_plan(net), 256, dtype, budget, cc=(9, 0))
+    assert ".entry" in ptx["forward"] and ".entry" in ptx["backward"]
+print("compiled", len(cases))
+"""
+
+
+def test_generated_kernels_compile_to_ptx_for_h100():
+    """The simulator runs the kernels as Python; this compiles them with NVVM in nopython mode for sm_90, which is
+    what a real GPU would do first (typing errors show up here)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    pytest.importorskip("numba_cuda", reason="numba-cuda is not installed (it is in requirements.lock)")
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "0"}
+    proc = subprocess.run([sys.executable, "-c", PTX_CHECK], cwd=Path(__file__).parent, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "compiled 8" in proc.stdout

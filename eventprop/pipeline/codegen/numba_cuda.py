@@ -337,3 +337,48 @@ def generate(plan: KernelPlan, nt: int, dtype: str = "float32", budget: int = SH
     emit_forward(plan, w, nt, dtype, fwd)
     emit_backward(plan, w, nt, dtype, bwd)
     return w.source(), fwd, bwd
+
+
+def signature(plan: KernelPlan, names: list[str], arrays: list[Array], dtype: str) -> tuple:
+    """Numba types of a kernel's arguments, as the CUDA engine passes them (for ahead-of-time checks)."""
+    from numba import types
+    ft = types.float32 if dtype == "float32" else types.float64
+    ws = {f"ws_{a.name}": a for a in arrays}
+    conn = {f"{p}_{c.index}": c for c in plan.conns for p in ("w", "d", "gw", "gd")}
+    out = []
+    for n in names:
+        if n == "n_steps":
+            out.append(types.int64)
+        elif n in ws:
+            a = ws[n]
+            out.append(types.Array(ft if a.dtype == "float" else types.int32, len(a.shape) + 1, "C"))
+        elif n in conn:
+            ndim = 1 if conn[n].sparse else 2
+            out.append(types.Array(types.int32 if n.startswith("d_") else ft, ndim, "C"))
+        elif n.startswith("row_"):
+            out.append(types.Array(types.int64, 1, "C"))
+        elif n.startswith(("in_n_", "spk_n_", "post_")):
+            out.append(types.Array(types.int32, 1, "C"))
+        elif n.startswith(("in_step_", "in_id_", "spk_step_", "spk_id_")):
+            out.append(types.Array(types.int32, 2, "C"))
+        elif n.startswith(("spk_den_", "gc_")):
+            out.append(types.Array(ft, 2, "C"))
+        elif n.startswith(("vout_", "gv_")):
+            out.append(types.Array(ft, 3, "C"))
+        else:
+            raise KeyError(f"no type known for kernel argument {n!r}")
+    return tuple(out)
+
+
+def compile_ptx(plan: KernelPlan, nt: int = 256, dtype: str = "float32", budget: int = SHARED_BUDGET,
+                cc: tuple[int, int] = (9, 0)) -> dict[str, str]:
+    """PTX of both kernels for compute capability `cc`, without a GPU (needs numba-cuda with NVVM/NVRTC and the
+    simulator off): catches typing errors the CUDA simulator cannot see."""
+    from numba import cuda
+    source, fwd, bwd = generate(plan, nt, dtype, budget)
+    namespace: dict = {}
+    exec(compile(source.replace("@cuda.jit(cache=True)", ""), "<eventprop cuda kernels>", "exec"), namespace)
+    out = {}
+    for name, arrays, args in (("forward", fwd, forward_args(plan, fwd)), ("backward", bwd, backward_args(plan, bwd))):
+        out[name], _ = cuda.compile_ptx(namespace[name], signature(plan, args, arrays, dtype), cc=cc)
+    return out
