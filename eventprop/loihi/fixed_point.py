@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-KINDS = ("input", "lif", "readout", "relay")
 LOIHI_MAX_DELAY = 62          # netx clamps at 62; Loihi 2 holds 6 bits
 READOUT_VTH = 1 << 16         # vThMant of a non-spiking readout (2^16 works on chip, 2^17 does not)
 VTH_MAX = (1 << 17) - 1       # vth is an unsigned 17-bit register
@@ -49,9 +48,6 @@ class FxProjection:
         out = np.zeros((n_post, n_pre), dtype=np.int64)
         out[self.post, self.pre] = self.weight if values is None else values
         return out
-
-    def row_ptr(self, n_pre: int) -> np.ndarray:
-        return np.searchsorted(self.pre, np.arange(n_pre + 1)).astype(np.int64)
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """From a RunConfig to (train, validation, test) datasets and the network to train."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ..datasets import sequences, yinyang_splits
@@ -46,6 +48,9 @@ def hsd_splits(cfg: RunConfig):
         out.append(ds)
     if d.shift or d.blend:
         out[0].augment = Augment(d.shift, d.blend)
+    if d.cache:   # read everything once up front, with a progress bar on a terminal
+        for ds in out:
+            ds.load_all(quiet=not sys.stdout.isatty())
     return tuple(out)
 
 
