@@ -101,9 +101,11 @@ def _parity_table(name: str, rep: dict) -> Table:
         where = "-" if d is None else f"{d['sample']}, {d['layer']}, {d['neuron']}, {d['step']}"
         common = f"{100 * r['spike_agreement']:.1f} %" if "spike_agreement" in r else "-"
         table.add_row(label, f"{100 * r['exact_samples']:.0f} %", common, where)
-    acc = rep["accuracy"]
+    acc, tm = rep["accuracy"], rep["float_vs_emulator"]["timing"]
     table.caption = (f"accuracy float {100 * acc['float']:.1f} %, emulator {100 * acc['emulator']:.1f} %, "
-                     f"Lava {100 * acc['lava']:.1f} %")
+                     f"Lava {100 * acc['lava']:.1f} %. Float vs fixed point: {100 * tm['paired']:.1f} % of spikes "
+                     f"pair up neuron by neuron, {100 * tm['within_1_step']:.1f} % of those within one step "
+                     f"(mean offset {tm['mean_offset_steps']:+.2f} steps)")
     return table
 
 

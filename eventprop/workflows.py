@@ -125,6 +125,7 @@ def parity_check(run_dir: Path, samples: int = 20, timeout: float = 600.0, datas
         "float_vs_emulator": {"exact_samples": sum(d is None for d in float_div) / len(idx),
                               "spike_agreement": parity.spike_agreement({k: float_trains[k] for k in lif_names},
                                                                         emu_trains),
+                              "timing": parity.timing_offsets({k: float_trains[k] for k in lif_names}, emu_trains),
                               "first_divergence": next((dict(d, sample=int(s)) for s, d in enumerate(float_div)
                                                         if d is not None), None)},
         "emulator_vs_lava": {"exact_samples": sum(d is None for d in lava_div) / len(idx),

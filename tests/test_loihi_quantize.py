@@ -155,3 +155,11 @@ def test_op_counts_match_brute_force():
     assert ops["totals"]["synaptic_ops"] == pytest.approx(expected / 3)
     assert ops["layers"]["hid"]["neuron_updates"] == 8 * 50
     assert ops["energy_uj_per_sample"] > 0 and "Loihi 1" in ops["energy_model"]
+
+
+def test_timing_offsets_pair_spikes_per_neuron():
+    a = {"h": [(np.array([1, 5, 9]), np.array([0, 0, 1]))]}
+    b = {"h": [(np.array([2, 5, 7, 12]), np.array([0, 0, 1, 2]))]}   # neuron 2 fires only in b
+    t = parity.timing_offsets(a, b)
+    assert t["paired"] == pytest.approx(3 / 4)
+    assert t["within_1_step"] == pytest.approx(2 / 3) and t["mean_offset_steps"] == pytest.approx((1 + 0 - 2) / 3)

@@ -69,3 +69,22 @@ def spike_agreement(a: Trains, b: Trains) -> float:
             x, y = set(zip(sa.tolist(), ia.tolist())), set(zip(sb.tolist(), ib.tolist()))
             same, total = same + len(x & y), total + len(x | y)
     return same / total if total else 1.0
+
+
+def timing_offsets(a: Trains, b: Trains) -> dict:
+    """Spike timing of b relative to a: for every (sample, layer, neuron) firing the same number of spikes in both,
+    the k-th spikes are paired. Returns the fraction of spikes so paired, the fraction of paired spikes within one
+    step, and the mean offset in steps (positive: b is later)."""
+    offsets, paired, total = [], 0, 0
+    for name in a:
+        for (sa, ia), (sb, ib) in zip(a[name], b[name]):
+            total += max(sa.size, sb.size) if sa.size or sb.size else 0
+            for n in np.union1d(ia, ib):
+                x, y = sa[ia == n], sb[ib == n]
+                if x.size == y.size:
+                    offsets.append(y - x)
+                    paired += x.size
+    off = np.concatenate(offsets) if offsets else np.zeros(0)
+    return {"paired": paired / total if total else 1.0,
+            "within_1_step": float((np.abs(off) <= 1).mean()) if off.size else 1.0,
+            "mean_offset_steps": float(off.mean()) if off.size else 0.0}
