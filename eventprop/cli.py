@@ -148,6 +148,33 @@ def parity(run, samples, timeout):
         sys.exit(1)
 
 
+@main.command("bench")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--samples", type=int, default=100, show_default=True, help="test samples for the counts")
+@click.option("--lava-samples", type=int, default=2, show_default=True, help="samples timed on Lava (0: skip)")
+@click.option("--timeout", type=float, default=600.0, show_default=True, help="seconds before a Lava run is killed")
+def bench_cmd(run, samples, lava_samples, timeout):
+    """Latency, synaptic ops, spikes and energy per sample of RUN's deployed network (table + plots/energy.png)."""
+    from .loihi.lava_runner import LavaError
+    from .workflows import DeployError, bench
+    try:
+        rep = bench(run, samples, lava_samples, timeout)
+    except (RunError, DeployError, LavaError) as e:
+        _fail(str(e))
+    table = Table(title=f"{run}: per sample ({rep['samples']} test samples, {rep['steps_per_sample']} steps = "
+                        f"{rep['model_time_ms']:g} ms of model time)")
+    for col in ("layer", "spikes", "synaptic ops", "neuron updates"):
+        table.add_column(col, justify="right")
+    for name, layer in rep["ops"]["layers"].items():
+        table.add_row(name, f"{layer['spikes']:.1f}", f"{layer['synaptic_ops']:.0f}", f"{layer['neuron_updates']:.0f}")
+    lava = f", Lava fixed_pt {rep['lava_ms_per_step']:.2f} ms/step" if "lava_ms_per_step" in rep else ""
+    table.caption = (f"energy {rep['ops']['energy_uj_per_sample']:.3f} uJ/sample ({rep['ops']['energy_model']}); "
+                     f"emulator {rep['emulator_ms_per_sample_batch1']:.2f} ms/sample at batch 1, "
+                     f"{rep['emulator_ms_per_sample_batched']:.3f} batched{lava}")
+    console.print(table)
+    console.print(f"wrote {run / 'loihi' / 'bench.json'} and {run / 'plots' / 'energy.png'}")
+
+
 @main.group()
 def data():
     """Prepare and inspect datasets (SHD/SSC via tonic, offline spoken digits)."""

@@ -1,4 +1,4 @@
-"""`eventprop deploy` and `eventprop parity` on a run folder: the glue between pipeline/ (the trained float
+"""`eventprop deploy`, `parity` and `bench` on a run folder: the glue between pipeline/ (the trained float
 network and its datasets) and loihi/ (quantisation, emulator, Lava). Results go to RUN/loihi/."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from rich.progress import Progress
 
-from .analysis import plot_spike_comparison
+from .analysis import plot_energy, plot_spike_comparison
 from .loihi import long_delays, parity
 from .loihi.emulator import Emulator
 from .loihi.energy import count_ops
@@ -97,16 +97,52 @@ def deploy(run_dir: Path, target: str = "emulator", samples: int | None = None, 
     return report
 
 
-def parity_check(run_dir: Path, samples: int = 20, timeout: float = 600.0, datasets=None) -> dict:
-    """Float vs emulator vs Lava fixed_pt on the first `samples` test samples, from RUN/loihi/model.h5; writes
-    parity.json and parity.png (rasters of sample 0 from all three)."""
+def _deployed(run_dir: Path, datasets=None):
+    """(trained run, fixed-point network as deployed) from RUN/loihi/model.h5 and deploy.json."""
     run = load_trained(run_dir, datasets)
     out_dir = Path(run_dir) / "loihi"
     if not (out_dir / "model.h5").exists():
         raise RunError(f"{out_dir / 'model.h5'} does not exist; run `eventprop deploy {run_dir}` first")
     settings = json.loads((out_dir / "deploy.json").read_text()) if (out_dir / "deploy.json").exists() else {}
     fx = read_netx(out_dir / "model.h5")
-    dep = long_delays.apply(fx, settings.get("long_delays", "error"))
+    return run, fx, long_delays.apply(fx, settings.get("long_delays", "error"))
+
+
+def bench(run_dir: Path, samples: int = 100, lava_samples: int = 2, timeout: float = 600.0, datasets=None) -> dict:
+    """Latency (emulator batch 1 and batched, Lava fixed_pt per step) and per-layer synaptic ops, spikes and energy
+    per sample of the deployed network; writes RUN/loihi/bench.json and RUN/plots/energy.png."""
+    run, fx, dep = _deployed(run_dir, datasets)
+    test = run.datasets[2]
+    idx = _indices(test, samples, None)
+    emu = Emulator(dep)
+    one, _ = test.batch(idx[:1])
+    emu.run(one)                                     # compile / load
+    t0 = time.perf_counter()
+    for k in idx[:min(20, len(idx))]:
+        emu.run(test.batch([k])[0])
+    single_ms = 1e3 * (time.perf_counter() - t0) / min(20, len(idx))
+    events, _ = test.batch(idx)
+    t0 = time.perf_counter()
+    res = emu.run(events)
+    batched_ms = 1e3 * (time.perf_counter() - t0) / len(idx)
+    n_steps = events.n_steps(fx.dt)
+    ops = count_ops(dep, {**res.spike_counts, **res.input_counts}, n_steps)
+    report = {"samples": int(len(idx)), "steps_per_sample": n_steps, "model_time_ms": n_steps * fx.dt,
+              "emulator_ms_per_sample_batch1": single_ms, "emulator_ms_per_sample_batched": batched_ms, "ops": ops}
+    if lava_samples > 0:
+        lava_events, _ = test.batch(idx[:lava_samples])
+        _, secs = run_lava(dep, lava_events, timeout=timeout)
+        report["lava_ms_per_step"] = 1e3 * secs / (lava_samples * n_steps)
+    (Path(run_dir) / "loihi" / "bench.json").write_text(json.dumps(report, indent=2))
+    plot_energy(ops, Path(run_dir) / "plots" / "energy.png")
+    return report
+
+
+def parity_check(run_dir: Path, samples: int = 20, timeout: float = 600.0, datasets=None) -> dict:
+    """Float vs emulator vs Lava fixed_pt on the first `samples` test samples, from RUN/loihi/model.h5; writes
+    parity.json and parity.png (rasters of sample 0 from all three)."""
+    run, fx, dep = _deployed(run_dir, datasets)
+    out_dir = Path(run_dir) / "loihi"
     test = run.datasets[2]
     idx = _indices(test, samples, None)
     events, labels = test.batch(idx)
@@ -143,4 +179,4 @@ def parity_check(run_dir: Path, samples: int = 20, timeout: float = 600.0, datas
     return report
 
 
-__all__ = ["deploy", "parity_check", "TARGETS", "DeployError"]
+__all__ = ["deploy", "parity_check", "bench", "TARGETS", "DeployError"]

@@ -47,6 +47,12 @@ def test_deploy_emulator_and_lava_then_parity(trained_run):
     assert par["ok"] and par["emulator_vs_lava"]["exact_samples"] == 1.0
     assert par["accuracy"]["lava"] == par["accuracy"]["emulator"]
     assert (trained_run / "loihi" / "parity.png").stat().st_size > 0
+    r = invoke("bench", trained_run, "--samples", "5", "--lava-samples", "1")
+    assert r.exit_code == 0, r.output
+    bench = json.loads((trained_run / "loihi" / "bench.json").read_text())
+    assert bench["samples"] == 5 and bench["lava_ms_per_step"] > 0 and bench["ops"]["energy_uj_per_sample"] > 0
+    assert bench["ops"]["layers"]["hidden0"]["neuron_updates"] == 8 * bench["steps_per_sample"]
+    assert (trained_run / "plots" / "energy.png").stat().st_size > 0
 
 
 @pytest.mark.parametrize("args,message", [
@@ -55,6 +61,7 @@ def test_deploy_emulator_and_lava_then_parity(trained_run):
     (["deploy", "{run}", "--long-delays", "clip", "--samples", "41"], "--samples must lie in 1..40"),
     (["deploy", "{missing}"], "does not exist"),
     (["parity", "{missing}"], "does not exist"),
+    (["bench", "{missing}"], "does not exist"),
 ])
 def test_errors_are_one_clear_message(trained_run, tmp_path, args, message):
     args = [a.format(run=trained_run, missing=tmp_path / "nope") for a in args]
