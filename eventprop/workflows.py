@@ -28,11 +28,13 @@ BATCH = 128
 
 
 def _indices(test, samples: int | None, default: int | None) -> np.ndarray:
+    """The first `samples` test samples (default: `default`, capped at the set size; None: all)."""
     n = len(test)
-    k = (default if default is not None else n) if samples is None else samples
-    if not 1 <= k <= n:
-        raise RunError(f"--samples must lie in 1..{n} (the test set has {n} samples), got {k}")
-    return np.arange(min(k, n))
+    if samples is None:
+        return np.arange(n if default is None else min(default, n))
+    if not 1 <= samples <= n:
+        raise RunError(f"--samples must lie in 1..{n} (the test set has {n} samples), got {samples}")
+    return np.arange(samples)
 
 
 def _predict(fx: FxNetwork, result: FxResult) -> np.ndarray:
