@@ -27,3 +27,13 @@ def record_args(plan: KernelPlan) -> list[str]:
     for p in plan.lifs:
         args += [f"spk_step_{p.index}", f"spk_id_{p.index}", f"spk_den_{p.index}", f"spk_n_{p.index}"]
     return args
+
+
+def grad_args(plan: KernelPlan) -> list[str]:
+    """Incoming loss gradients (readout voltages, spike counts), then the outgoing parameter gradients."""
+    out = [f"gv_{p.index}" for p in plan.outputs] + [f"gc_{p.index}" for p in plan.lifs]
+    for c in plan.conns:
+        out.append(f"gw_{c.index}")
+        if c.delay_grad:
+            out.append(f"gd_{c.index}")
+    return out

@@ -11,8 +11,9 @@ Adjoint (reverse time; see ../../docs in the package docstring of pipeline.engin
     spike jump: lambda_V += (theta lambda_V + R) / (tau_m Vdot^-) - dL/dcount
     synapse i->j, arrival instant a: dL/dw -= tau_s lambda_I,j(a);  dL/dd += dt w (lambda_V,j(a) - lambda_I,j(a))
                                      R_i += w (lambda_V,j(a) - lambda_I,j(a))
-Each function returns one Python expression or statement; names of arrays/indices are passed in, so an emitter
-decides where state lives (per-sample local arrays on the CPU, shared/global memory on a GPU).
+Each function returns one Python expression, or the statements for one neuron `j` of a population (the emitter
+wraps them in its own loop over j: all neurons on the CPU, a thread's stride on a GPU). State arrays are named
+V_k, insyn_g, ring_g, lamV_k, lamI_g, histV_k, histI_g in every backend; where they live is the emitter's choice.
 """
 from __future__ import annotations
 
@@ -63,3 +64,28 @@ def weight_grad(group: GroupPlan, lam_i: str) -> str:
 
 def delay_grad(plan: KernelPlan, w: str, diff: str) -> str:
     return f"{lit(plan.dt)} * {w} * {diff}"          # added (per timestep of delay)
+
+
+def neuron_update(plan: KernelPlan, pop: PopPlan) -> list[str]:
+    """Arrivals due at step t, then the membrane update of neuron j into local `v` (with `isyn`); V is not stored."""
+    lines = []
+    for g in pop.groups:
+        slot = f"t % {plan.groups[g].ring_len}"
+        lines += [f"insyn_{g}[j] += ring_{g}[{slot}, j]", f"ring_{g}[{slot}, j] = 0.0"]
+    lines += [f"isyn = {synaptic_current(plan, pop, 'insyn_{g}', 'j')}",
+              f"v = {membrane_step(pop, f'V_{pop.index}[j]', 'isyn')}"]
+    lines += [f"insyn_{g}[j] *= {insyn_decay(plan.groups[g])}" for g in pop.groups]
+    return lines
+
+
+def store_history(plan: KernelPlan, pop: PopPlan) -> list[str]:
+    """Record neuron j's adjoint at instant a (before that instant's jumps and drives)."""
+    return [f"histV_{pop.index}[a % {pop.hist_len}, j] = lamV_{pop.index}[j]"] + \
+        [f"histI_{g}[a % {plan.groups[g].ring_len}, j] = lamI_{g}[j]" for g in pop.groups]
+
+
+def reverse_step(plan: KernelPlan, pop: PopPlan) -> list[str]:
+    """Exact reverse step of neuron j's adjoint over [t dt, (t + 1) dt]."""
+    lam_v = f"lamV_{pop.index}[j]"
+    return [f"lamI_{g}[j] = {lambda_i_step(plan.groups[g], f'lamI_{g}[j]', lam_v)}" for g in pop.groups] + \
+        [f"{lam_v} = {lambda_v_step(pop, lam_v)}"]

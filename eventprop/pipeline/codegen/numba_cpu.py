@@ -6,7 +6,7 @@ kernel accumulates gradients into one buffer per chunk of samples (fixed chunkin
 from __future__ import annotations
 
 from . import model_logic as ml
-from .args import input_args, param_args, record_args
+from .args import grad_args, input_args, param_args, record_args
 from .plan import ConnPlan, KernelPlan
 from .writer import CodeWriter
 
@@ -19,13 +19,7 @@ def forward_args(plan: KernelPlan) -> list[str]:
 
 
 def backward_args(plan: KernelPlan) -> list[str]:
-    grads = []
-    for c in plan.conns:
-        grads.append(f"gw_{c.index}")
-        if c.delay_grad:
-            grads.append(f"gd_{c.index}")
-    return (input_args(plan) + param_args(plan) + record_args(plan) + [f"gv_{p.index}" for p in plan.outputs]
-            + [f"gc_{p.index}" for p in plan.lifs] + ["chunk_lo", "chunk_hi"] + grads)
+    return input_args(plan) + param_args(plan) + record_args(plan) + ["chunk_lo", "chunk_hi"] + grad_args(plan)
 
 
 def _synapse_loop(w: CodeWriter, c: ConnPlan, i: str):
@@ -62,21 +56,13 @@ def emit_forward(plan: KernelPlan, w: CodeWriter):
             for p in plan.inputs:
                 w(f"ev_{p.index} = 0")
             with w.block("for t in range(n_steps):"):
-                # 1. arrivals due at t
-                for g in plan.groups:
-                    w(f"s = t % {g.ring_len}")
-                    with w.block(f"for j in range({plan.pops[g.target].size}):"):
-                        w(f"insyn_{g.index}[j] += ring_{g.index}[s, j]", f"ring_{g.index}[s, j] = 0.0")
-                # 2. neuron updates
+                # 1-2. arrivals due at t and neuron updates
                 for p in plan.stateful:
                     k = p.index
                     if p.kind == "lif":
                         w(f"nf_{k} = 0")
                     with w.block(f"for j in range({p.size}):"):
-                        w(f"isyn = {ml.synaptic_current(plan, p, 'insyn_{g}', 'j')}",
-                          f"v = {ml.membrane_step(p, f'V_{k}[j]', 'isyn')}")
-                        for g in p.groups:
-                            w(f"insyn_{g}[j] *= {ml.insyn_decay(plan.groups[g])}")
+                        w(*ml.neuron_update(plan, p))
                         if p.kind == "lif":
                             with w.block(f"if {ml.crosses_threshold(p, 'v')}:"):
                                 with w.block(f"if nrec_{k} < spk_step_{k}.shape[1]:"):
@@ -152,9 +138,7 @@ def emit_backward(plan: KernelPlan, w: CodeWriter):
                     # 1. adjoint history at instant a (before this instant's jumps and drives)
                     for p in plan.stateful:
                         with w.block(f"for j in range({p.size}):"):
-                            w(f"histV_{p.index}[a % {p.hist_len}, j] = lamV_{p.index}[j]")
-                            for g in p.groups:
-                                w(f"histI_{g}[a % {plan.groups[g].ring_len}, j] = lamI_{g}[j]")
+                            w(*ml.store_history(plan, p))
                     # 2. loss drive of readout populations
                     for p in plan.outputs:
                         with w.block(f"for j in range({p.size}):"):
@@ -178,10 +162,7 @@ def emit_backward(plan: KernelPlan, w: CodeWriter):
                     # 4. exact reverse step over [t dt, (t+1) dt]
                     for p in plan.stateful:
                         with w.block(f"for j in range({p.size}):"):
-                            for g in p.groups:
-                                step = ml.lambda_i_step(plan.groups[g], f"lamI_{g}[j]", f"lamV_{p.index}[j]")
-                                w(f"lamI_{g}[j] = {step}")
-                            w(f"lamV_{p.index}[j] = {ml.lambda_v_step(p, f'lamV_{p.index}[j]')}")
+                            w(*ml.reverse_step(plan, p))
     w("")
 
 

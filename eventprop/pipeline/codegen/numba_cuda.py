@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import model_logic as ml
-from .args import input_args, param_args, record_args
+from .args import grad_args, input_args, param_args, record_args
 from .plan import ConnPlan, KernelPlan
 from .writer import CodeWriter
 
@@ -86,13 +86,8 @@ def forward_args(plan: KernelPlan, arrays: list[Array]) -> list[str]:
 
 
 def backward_args(plan: KernelPlan, arrays: list[Array]) -> list[str]:
-    grads = []
-    for c in plan.conns:
-        grads.append(f"gw_{c.index}")
-        if c.delay_grad:
-            grads.append(f"gd_{c.index}")
-    return (input_args(plan) + param_args(plan) + record_args(plan) + [f"gv_{p.index}" for p in plan.outputs]
-            + [f"gc_{p.index}" for p in plan.lifs] + grads + [f"ws_{a.name}" for a in workspace(arrays)])
+    return (input_args(plan) + param_args(plan) + record_args(plan) + grad_args(plan)
+            + [f"ws_{a.name}" for a in workspace(arrays)])
 
 
 def _declare(w: CodeWriter, arrays: list[Array], ftype: str):
@@ -159,13 +154,7 @@ def emit_forward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: l
             for p in plan.stateful:
                 k = p.index
                 with w.block(f"for j in range(tid, {p.size}, {nt}):"):
-                    for g in p.groups:
-                        s = f"t % {plan.groups[g].ring_len}"
-                        w(f"insyn_{g}[j] += ring_{g}[{s}, j]", f"ring_{g}[{s}, j] = 0")
-                    w(f"isyn = {ml.synaptic_current(plan, p, 'insyn_{g}', 'j')}",
-                      f"v = {ml.membrane_step(p, f'V_{k}[j]', 'isyn')}")
-                    for g in p.groups:
-                        w(f"insyn_{g}[j] *= {ml.insyn_decay(plan.groups[g])}")
+                    w(*ml.neuron_update(plan, p))
                     if p.kind == "lif":
                         w(f"flag_{k}[j] = 0")
                         with w.block(f"if {ml.crosses_threshold(p, 'v')}:"):
@@ -264,9 +253,7 @@ def emit_backward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: 
             w("a = t + 1")
             for p in plan.stateful:
                 with w.block(f"for j in range(tid, {p.size}, {nt}):"):
-                    w(f"histV_{p.index}[a % {p.hist_len}, j] = lamV_{p.index}[j]")
-                    for g in p.groups:
-                        w(f"histI_{g}[a % {plan.groups[g].ring_len}, j] = lamI_{g}[j]")
+                    w(*ml.store_history(plan, p))
             for p in plan.outputs:
                 with w.block(f"for j in range(tid, {p.size}, {nt}):"):
                     w(f"lamV_{p.index}[j] -= {ml.readout_drive(p, f'gv_{p.index}[b, t, j]')}")
@@ -317,10 +304,7 @@ def emit_backward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: 
                     w(f"cnt[{slot[f'e_{p.index}']}] = cnt[{slot[f'elo_{p.index}']}]")
             for p in plan.stateful:
                 with w.block(f"for j in range(tid, {p.size}, {nt}):"):
-                    for g in p.groups:
-                        step = ml.lambda_i_step(plan.groups[g], f"lamI_{g}[j]", f"lamV_{p.index}[j]")
-                        w(f"lamI_{g}[j] = {step}")
-                    w(f"lamV_{p.index}[j] = {ml.lambda_v_step(p, f'lamV_{p.index}[j]')}")
+                    w(*ml.reverse_step(plan, p))
             w("cuda.syncthreads()")
     w("")
 
