@@ -36,7 +36,8 @@ def dense_matrices(net, params):
 
 def simulate(net, params, raster: dict, n_steps: int):
     """One sample. raster: input pop name -> [T, N] spike counts. Returns (spikes {pop: list of (t, i)},
-    voltages {output pop: [T, N]}, denominators {pop: list})."""
+    voltages {output pop: [T, N]}, spike-time coefficients {pop: list of (gb, ga, q)}: the crossing located by
+    linear interpolation between V_{t-1} and U_t, slope floored at slope_floor * theta / tau_m)."""
     dt = net.dt
     mats = dense_matrices(net, params)
     V = {p.name: np.zeros(p.size) for p in net.populations if not isinstance(p.model, SpikeInput)}
@@ -69,7 +70,10 @@ def simulate(net, params, raster: dict, n_steps: int):
                 f = np.nonzero(v >= m.v_thresh)[0]
                 for i in f:
                     spikes[p.name].append((t, i))
-                    dens[p.name].append(isyn[i] - v[i])
+                    vprev = V[p.name][i]
+                    rise = max(v[i] - vprev, (1 - alpha) * m.slope_floor * m.v_thresh)
+                    frac = min((m.v_thresh - vprev) / rise, 1.0)
+                    dens[p.name].append((frac / rise, (1 - frac) / rise, (1 - alpha) * isyn[i]))
                 v[f] = 0.0
                 fired[p.name] = f
             else:

@@ -8,8 +8,10 @@ import numpy as np
 
 
 def write_hsd(path: Path, n: int, seed: int = 0, n_classes: int = 20, n_channels: int = 700, speakers=(0, 1, 2),
-              times_dtype=np.float16, units_dtype=np.uint16, bad_unit: bool = False, drop: str | None = None):
-    """n samples: each class fires a band of channels (so the task is learnable), times in seconds up to 1.2 s."""
+              times_dtype=np.float16, units_dtype=np.uint16, bad_unit: bool = False, drop: str | None = None,
+              n_spikes: tuple[int, int] = (20, 80), noise: float = 0.0):
+    """n samples: each class fires a band of channels (so the task is learnable), times in seconds up to 1.2 s;
+    n_spikes: range of events per sample; a share `noise` of them falls on random channels."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, n_classes, n)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -18,10 +20,11 @@ def write_hsd(path: Path, n: int, seed: int = 0, n_classes: int = 20, n_channels
         times = f.create_dataset("spikes/times", (n,), dtype=h5py.vlen_dtype(times_dtype))
         units = f.create_dataset("spikes/units", (n,), dtype=h5py.vlen_dtype(units_dtype))
         for k in range(n):
-            m = int(rng.integers(20, 80))
+            m = int(rng.integers(*n_spikes))
             t = np.sort(rng.uniform(0, 1.2, m))
             lo = labels[k] * (n_channels // n_classes)
             x = rng.integers(lo, lo + n_channels // n_classes, m)
+            x = np.where(rng.random(m) < noise, rng.integers(0, n_channels, m), x)
             if bad_unit and k == n - 1:
                 x[0] = n_channels
             times[k], units[k] = t.astype(times_dtype), x.astype(units_dtype)

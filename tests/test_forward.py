@@ -49,5 +49,6 @@ def test_spike_records_identical_steps():
         got = list(zip(rec.records[f"spk_step_{hid.index}"][b, :k].tolist(), rec.records[f"spk_id_{hid.index}"][b, :k].tolist()))
         want = [(t, int(i)) for t, i in spikes["hid"]]
         assert got == want
-        np.testing.assert_allclose(rec.records[f"spk_den_{hid.index}"][b, :k], dens["hid"], atol=1e-9)
+        for x, want_x in zip(("gb", "ga", "q"), np.array(dens["hid"]).T):
+            np.testing.assert_allclose(rec.records[f"spk_{x}_{hid.index}"][b, :k], want_x, rtol=1e-7)
         assert k > 5

@@ -6,7 +6,8 @@ from ..models import (Connection, Dense, Exponential, LeakyIntegrate, LeakyInteg
 
 
 def delay_network(n_inputs: int, n_classes: int, dt: float, hidden: list[int], tau_mem: float = 20.0,
-                  tau_syn: float = 5.0, v_thresh: float = 1.0, readout: str = "avg_var_exp_weight",
+                  tau_syn: float = 5.0, v_thresh: float = 1.0, slope_floor: float = 0.3,
+                  readout: str = "avg_var_exp_weight",
                   recurrent: bool = False, learn_delays: bool = True, max_delay_ms: float = 0.0,
                   delay_init_ms: tuple[float, float] = (0.0, 0.0), w_in: tuple[float, float] = (0.0, 1.0),
                   w_hid: tuple[float, float] = (0.0, 0.1), w_rec: tuple[float, float] = (0.0, 0.02),
@@ -19,7 +20,8 @@ def delay_network(n_inputs: int, n_classes: int, dt: float, hidden: list[int], t
     with net:
         src = Population(SpikeInput(), n_inputs, name="input")
         for k, size in enumerate(hidden):
-            pop = Population(LeakyIntegrateFire(v_thresh=v_thresh, tau_mem=tau_mem), size, name=f"hidden{k}")
+            lif = LeakyIntegrateFire(v_thresh=v_thresh, tau_mem=tau_mem, slope_floor=slope_floor)
+            pop = Population(lif, size, name=f"hidden{k}")
             w = w_in if k == 0 else w_hid
             Connection(src, pop, Dense(weight=Normal(*w), delay=Uniform(lo, hi)), Exponential(tau_syn),
                        max_delay_steps=max_delay, learn_delays=learn_delays and max_delay > 0,

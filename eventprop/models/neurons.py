@@ -1,4 +1,4 @@
-"""Neuron models (pure descriptions; the dynamics live in pipeline/kernels and loihi/)."""
+"""Neuron models (pure descriptions; the dynamics live in pipeline/codegen and loihi/)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,14 +25,23 @@ class SpikeInput(NeuronModel):
 
 @dataclass(frozen=True)
 class LeakyIntegrateFire(NeuronModel):
-    """tau_mem dV/dt = -V + I; spike when V >= v_thresh, then V -> 0 (no refractory period)."""
+    """tau_mem dV/dt = -V + I; spike when V >= v_thresh, then V -> 0 (no refractory period).
+
+    slope_floor (gradient only, no effect on the forward pass): in EventProp's spike-time terms the membrane's rise
+    at a threshold crossing, tau_mem dV/dt, is taken as at least slope_floor * v_thresh. Grazing crossings (V barely
+    reaching threshold) otherwise have unbounded spike-time sensitivity; they dominate long trials at any dt and make
+    the gradient change erratically with dt. 0 gives exact EventProp.
+    """
     v_thresh: float = 1.0
     tau_mem: float = 20.0
+    slope_floor: float = 0.3
     spiking = True
 
     def __post_init__(self):
         _positive("LeakyIntegrateFire", "tau_mem", self.tau_mem)
         _positive("LeakyIntegrateFire", "v_thresh", self.v_thresh)
+        if not (isinstance(self.slope_floor, (int, float)) and 0 <= self.slope_floor < float("inf")):
+            raise ValueError(f"LeakyIntegrateFire: slope_floor must be a finite number >= 0, got {self.slope_floor!r}")
 
 
 @dataclass(frozen=True)

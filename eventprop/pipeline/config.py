@@ -40,6 +40,7 @@ class ModelConfig:
     tau_mem: float = 20.0
     tau_syn: float = 5.0
     v_thresh: float = 1.0
+    slope_floor: float = 0.3            # gradient only: LeakyIntegrateFire.slope_floor (0: exact EventProp)
     readout: str = "max_var"
     learn_delays: bool = True
     max_delay_ms: float = 10.0

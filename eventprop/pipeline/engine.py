@@ -1,8 +1,8 @@
 """The EventProp engine: generated kernels plus the numpy-side orchestration (buffers, spike-record capacity).
 
-Memory: the forward pass keeps, per spike, (step, neuron, tau_m Vdot^-) and the readout voltages of the output
-populations; the backward pass re-walks time in reverse with a (max_delay + 1)-step history of the adjoint per
-neuron. Nothing of size [T x N_hidden] is stored.
+Memory: the forward pass keeps, per spike, (step, neuron, the three spike-time coefficients of model_logic) and the
+readout voltages of the output populations; the backward pass re-walks time in reverse with a (max_delay + 3)-step
+history of the adjoint (G and D) per neuron. Nothing of size [T x N_hidden] is stored.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import torch
 
 from .codegen import numba_cpu
 from .codegen.cache import load_source
+from .codegen.model_logic import SPIKE_FLOATS
 from .codegen.plan import KernelPlan, make_plan
 
 N_CHUNKS = 8  # gradient accumulation buffers in the backward kernel (fixed, so results do not depend on threads)
@@ -25,7 +26,7 @@ class ForwardRecord:
     n_steps: int
     inputs: dict[str, np.ndarray]           # kernel input arrays (in_step_k, in_id_k, in_n_k)
     params: dict[str, np.ndarray]           # kernel parameter arrays (w_c, d_c, row_c, post_c) as used
-    records: dict[str, np.ndarray]          # spike records (spk_step_k, spk_id_k, spk_den_k, spk_n_k)
+    records: dict[str, np.ndarray]          # spike records (spk_step_k, spk_id_k, spk_<SPIKE_FLOATS>_k, spk_n_k)
     vout: dict[int, np.ndarray] = field(default_factory=dict)   # pop index -> [B, T, N]
 
     @property
@@ -70,7 +71,8 @@ class Engine:
                 cap = self.capacity[p.index]
                 records[f"spk_step_{p.index}"] = np.empty((B, cap), np.int32)
                 records[f"spk_id_{p.index}"] = np.empty((B, cap), np.int32)
-                records[f"spk_den_{p.index}"] = np.empty((B, cap), dtype)
+                for x in SPIKE_FLOATS:
+                    records[f"spk_{x}_{p.index}"] = np.empty((B, cap), dtype)
                 records[f"spk_n_{p.index}"] = np.zeros(B, np.int32)
             vout = {p.index: np.zeros((B, n_steps, p.size), dtype) for p in self.plan.outputs}
             args = {"n_steps": n_steps, **inputs, **params, **records, **{f"vout_{k}": v for k, v in vout.items()}}

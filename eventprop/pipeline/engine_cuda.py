@@ -11,6 +11,7 @@ import torch
 
 from .codegen import numba_cuda
 from .codegen.cache import load_source
+from .codegen.model_logic import SPIKE_FLOATS
 from .codegen.plan import make_plan
 from .engine import ForwardRecord
 
@@ -84,7 +85,8 @@ class CudaEngine:
                 cap, k = self.capacity[p.index], p.index
                 records[f"spk_step_{k}"] = torch.empty((B, cap), dtype=torch.int32, device=self.device)
                 records[f"spk_id_{k}"] = torch.empty((B, cap), dtype=torch.int32, device=self.device)
-                records[f"spk_den_{k}"] = torch.empty((B, cap), dtype=dtype, device=self.device)
+                for x in SPIKE_FLOATS:
+                    records[f"spk_{x}_{k}"] = torch.empty((B, cap), dtype=dtype, device=self.device)
                 records[f"spk_n_{k}"] = torch.zeros(B, dtype=torch.int32, device=self.device)
             vout = {p.index: torch.zeros((B, n_steps, p.size), dtype=dtype, device=self.device)
                     for p in self.plan.outputs}

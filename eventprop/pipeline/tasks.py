@@ -64,6 +64,7 @@ def make_network(cfg: RunConfig, n_inputs: int, n_classes: int):
     if not m.hidden or any(h <= 0 for h in m.hidden):
         raise ValueError(f"config key 'model.hidden': expected a list of positive layer sizes, got {m.hidden}")
     return delay_network(n_inputs, n_classes, m.dt, m.hidden, tau_mem=m.tau_mem, tau_syn=m.tau_syn,
-                         v_thresh=m.v_thresh, readout=m.readout, recurrent=m.recurrent, learn_delays=m.learn_delays,
+                         v_thresh=m.v_thresh, slope_floor=m.slope_floor, readout=m.readout, recurrent=m.recurrent,
+                         learn_delays=m.learn_delays,
                          max_delay_ms=m.max_delay_ms, delay_init_ms=tuple(m.delay_init_ms), w_in=tuple(m.w_in),
                          w_hid=tuple(m.w_hid), w_rec=tuple(m.w_rec), w_out=tuple(m.w_out))

@@ -1,6 +1,7 @@
 """Kernel argument names shared by the emitters and the engines (one place defines them)."""
 from __future__ import annotations
 
+from .model_logic import SPIKE_FLOATS
 from .plan import KernelPlan
 
 
@@ -25,7 +26,8 @@ def param_args(plan: KernelPlan) -> list[str]:
 def record_args(plan: KernelPlan) -> list[str]:
     args = []
     for p in plan.lifs:
-        args += [f"spk_step_{p.index}", f"spk_id_{p.index}", f"spk_den_{p.index}", f"spk_n_{p.index}"]
+        args += [f"spk_step_{p.index}", f"spk_id_{p.index}", *(f"spk_{x}_{p.index}" for x in SPIKE_FLOATS),
+                 f"spk_n_{p.index}"]
     return args
 
 

@@ -1,23 +1,39 @@
-"""The model's discrete equations as source snippets, shared by every emitter (CPU now, CUDA later).
+"""The model's discrete equations as source snippets, shared by every emitter (the CPU and the CUDA one).
 
-Forward (mlGeNN exact-integration scheme, per step and neuron):
-    inSyn += arrivals;  Isyn = sum_g inSyn_g * IScale_g;  V = alpha V + (1 - alpha) Isyn;  inSyn_g *= beta_g
-    LIF: V >= theta -> spike (record step, tau_m Vdot^- = Isyn - V), V = 0
-A spike emitted at step t with (rounded) delay d is added to inSyn at the start of step t + 1 + d.
+Forward (mlGeNN's exact-integration scheme), per step t and neuron; V_{t-1} is V at time t dt, U_t at (t + 1) dt:
+    inSyn_g += arrivals due at t;   I_t = sum_g IScale_g inSyn_g;   U_t = alpha V_{t-1} + (1 - alpha) I_t
+    inSyn_g *= beta_g;   LIF: U_t >= theta -> spike at step t, V_t = 0;   else V_t = U_t
+A spike emitted at step t with (rounded) delay d is added to inSyn at the start of step s = t + 1 + d.
 
-Adjoint (reverse time; see ../../docs in the package docstring of pipeline.engine):
-    per step:   lambda_I <- beta lambda_I + c lambda_V ;  lambda_V <- alpha lambda_V
-    readout:    lambda_V -= (dL/dV_out(t)) / tau_m
-    spike jump: lambda_V += (theta lambda_V + R) / (tau_m Vdot^-) - dL/dcount
-    synapse i->j, arrival instant a: dL/dw -= tau_s lambda_I,j(a);  dL/dd += dt w (lambda_V,j(a) - lambda_I,j(a))
-                                     R_i += w (lambda_V,j(a) - lambda_I,j(a))
-Each function returns one Python expression, or the statements for one neuron `j` of a population (the emitter
-wraps them in its own loop over j: all neurons on the CPU, a thread's stride on a GPU). State arrays are named
-V_k, insyn_g, ring_g, lamV_k, lamI_g, histV_k, histI_g in every backend; where they live is the emitter's choice.
+Backward: the discrete adjoint of that forward pass, with EventProp's spike-time terms at the threshold crossings.
+    Lambda_V(t) = dL/dV_t,  Lambda_U(t) = dL/dU_t,  G_g(t) = dL/d inSyn_g(t)   (G is dL/dw of an arrival at step t)
+Between spikes it is the exact reverse-mode derivative of the linear dynamics (no approximation at any dt):
+    Lambda_V(t) = dL/dV_out(t) + alpha Lambda_U(t + 1) + P(t);   Lambda_U(t) = Lambda_V(t)
+    G_g(t) = c_g Lambda_U(t) + beta_g G_g(t + 1),   c_g = (1 - alpha) IScale_g
+Arrival-time sensitivity of an arrival at step s, per step (the delay gradient's dL/dd = w D(s)): the central
+difference D(s) = (G(s + 1) - G(s - 1)) / 2, which is what an integer delay change does to the discrete loss, and
+which tends to dt (lambda_V - lambda_I) of continuous EventProp as dt -> 0. It is evaluated without cancellation as
+    D(s) = [(1 - beta)(G(s + 1) + G(s)) - c (Lambda_U(s) + Lambda_U(s - 1))] / 2.
+Spike at step t: the crossing is located inside the step by linear interpolation, tau = (t + f) dt with
+f = (theta - V_{t-1}) / (U_t - V_{t-1}), so spike-time sensitivity is not quantised to dt. With
+rho = dt dL/dtau = sum_out w D(s) - Lambda_V(t) (1 - alpha) I_t   (outgoing arrivals move; the reset moves),
+    Lambda_U(t) = -rho f / (U_t - V_{t-1}) + tau_m dL/dcount,   P(t - 1) = -rho (1 - f) / (U_t - V_{t-1})
+(the reset cuts the path U_t -> V_t, so only the spike time carries U_t's and V_{t-1}'s influence onward).
+As dt -> 0 this is continuous EventProp's jump lambda_V^- = lambda_V^+ + (theta lambda_V^+ + R) / (tau_m Vdot^-).
+U_t - V_{t-1} = (1 - alpha)(I_t - V_{t-1}) is computed in that form (no cancellation at fine dt), with I_t - V_{t-1}
+floored at slope_floor * theta (LeakyIntegrateFire.slope_floor: bounds the sensitivity of grazing crossings).
+
+A spike record holds, besides step and neuron: gb = f / (U - V_prev), ga = (1 - f) / (U - V_prev) and
+q = (1 - alpha) I_t. D(s) for s = t + 1 uses Lambda_U(t) before the jumps of step t (those jumps need D first).
+State arrays are named V_k, insyn_g, ring_g (forward) and lamV_k (Lambda_V, then Lambda_U), pend_k (P), lamS_g (G),
+histG_g, histD_g (rings of G and D, indexed by step modulo hist_len) in every backend; where they live is the
+emitter's choice. Each function returns one expression or the statements for one neuron `j` (or spiking `i`).
 """
 from __future__ import annotations
 
 from .plan import GroupPlan, KernelPlan, PopPlan
+
+SPIKE_FLOATS = ("gb", "ga", "q")   # per-spike float records (see the module docstring)
 
 
 def lit(x: float) -> str:
@@ -34,58 +50,69 @@ def membrane_step(pop: PopPlan, v_old: str, isyn: str) -> str:
     return f"{lit(pop.alpha)} * {v_old} + {lit(1.0 - pop.alpha)} * {isyn}"
 
 
-def insyn_decay(group: GroupPlan) -> str:
-    return lit(group.beta)
-
-
 def crosses_threshold(pop: PopPlan, v: str) -> str:
     return f"{v} >= {lit(pop.theta)}"
 
 
-def lambda_i_step(group: GroupPlan, lam_i: str, lam_v: str) -> str:
-    return f"{lit(group.beta)} * {lam_i} + {lit(group.lam_coupling)} * {lam_v}"
-
-
-def lambda_v_step(pop: PopPlan, lam_v: str) -> str:
-    return f"{lit(pop.alpha)} * {lam_v}"
-
-
-def readout_drive(pop: PopPlan, grad_v: str) -> str:
-    return f"{grad_v} * {lit(1.0 / pop.tau_m)}"
-
-
-def spike_jump(pop: PopPlan, lam_v: str, r: str, denom: str, grad_count: str) -> str:
-    return f"{lam_v} + ({lit(pop.theta)} * {lam_v} + {r}) / {denom} - {grad_count}"
-
-
-def weight_grad(group: GroupPlan, lam_i: str) -> str:
-    return f"{lit(group.tau_s)} * {lam_i}"          # subtracted
-
-
-def delay_grad(plan: KernelPlan, w: str, diff: str) -> str:
-    return f"{lit(plan.dt)} * {w} * {diff}"          # added (per timestep of delay)
-
-
 def neuron_update(plan: KernelPlan, pop: PopPlan) -> list[str]:
-    """Arrivals due at step t, then the membrane update of neuron j into local `v` (with `isyn`); V is not stored."""
+    """Arrivals due at step t, then the membrane update of neuron j into local `v` (with `isyn`); V_k[j] still holds
+    V_{t-1} afterwards (the emitter stores v)."""
     lines = []
     for g in pop.groups:
         slot = f"t % {plan.groups[g].ring_len}"
         lines += [f"insyn_{g}[j] += ring_{g}[{slot}, j]", f"ring_{g}[{slot}, j] = 0.0"]
     lines += [f"isyn = {synaptic_current(plan, pop, 'insyn_{g}', 'j')}",
               f"v = {membrane_step(pop, f'V_{pop.index}[j]', 'isyn')}"]
-    lines += [f"insyn_{g}[j] *= {insyn_decay(plan.groups[g])}" for g in pop.groups]
+    lines += [f"insyn_{g}[j] *= {lit(plan.groups[g].beta)}" for g in pop.groups]
     return lines
 
 
-def store_history(plan: KernelPlan, pop: PopPlan) -> list[str]:
-    """Record neuron j's adjoint at instant a (before that instant's jumps and drives)."""
-    return [f"histV_{pop.index}[a % {pop.hist_len}, j] = lamV_{pop.index}[j]"] + \
-        [f"histI_{g}[a % {plan.groups[g].ring_len}, j] = lamI_{g}[j]" for g in pop.groups]
+def spike_record(pop: PopPlan) -> list[str]:
+    """At a crossing of neuron j (local v = U_t, V_{pop}[j] = V_{t-1}): locals spk_gb, spk_ga, spk_q."""
+    vprev = f"V_{pop.index}[j]"
+    return [f"rise = {lit(1.0 - pop.alpha)} * max(isyn - {vprev}, {lit(pop.slope_floor * pop.theta)})",
+            f"frac = min(({lit(pop.theta)} - {vprev}) / rise, 1.0)",
+            "spk_gb = frac / rise", "spk_ga = (1.0 - frac) / rise",
+            f"spk_q = {lit(1.0 - pop.alpha)} * isyn"]
 
 
-def reverse_step(plan: KernelPlan, pop: PopPlan) -> list[str]:
-    """Exact reverse step of neuron j's adjoint over [t dt, (t + 1) dt]."""
-    lam_v = f"lamV_{pop.index}[j]"
-    return [f"lamI_{g}[j] = {lambda_i_step(plan.groups[g], f'lamI_{g}[j]', lam_v)}" for g in pop.groups] + \
-        [f"{lam_v} = {lambda_v_step(pop, lam_v)}"]
+def adjoint_step(plan: KernelPlan, pop: PopPlan, t: str, grad_v: str | None) -> list[str]:
+    """Reverse step t of neuron j: Lambda_V(t), provisional G(t) (stored), D(t + 1) (stored); lamV becomes
+    Lambda_U(t) = Lambda_V(t) until a spike at t replaces it."""
+    k, lines = pop.index, []
+    lam = f"{lit(pop.alpha)} * lamV_{k}[j]"
+    if pop.kind == "lif":
+        lam += f" + pend_{k}[j]"
+        lines.append(f"pend_{k}[j] = 0.0")
+    if grad_v is not None:
+        lam += f" + {grad_v}"
+    lines.insert(0, f"lv = {lam}")
+    for g in pop.groups:
+        gp = plan.groups[g]
+        L = gp.hist_len
+        lines += [f"gn = {lit(gp.c)} * lv + {lit(gp.beta)} * lamS_{g}[j]",
+                  f"histD_{g}[({t} + 1) % {L}, j] = 0.5 * ({lit(1.0 - gp.beta)} * (histG_{g}[({t} + 2) % {L}, j]"
+                  f" + lamS_{g}[j]) - {lit(gp.c)} * (lamV_{k}[j] + lv))",
+                  f"histG_{g}[{t} % {L}, j] = gn", f"lamS_{g}[j] = gn"]
+    lines.append(f"lamV_{k}[j] = lv")
+    return lines
+
+
+def arrival(plan: KernelPlan, group: GroupPlan, arrival_step: str, j: str) -> tuple[str, str]:
+    """(G, D) at an arrival step of target neuron j."""
+    slot = f"({arrival_step}) % {group.hist_len}"
+    return f"histG_{group.index}[{slot}, {j}]", f"histD_{group.index}[{slot}, {j}]"
+
+
+def spike_jump(plan: KernelPlan, pop: PopPlan, t: str, rho_syn: str, rec: str, grad_count: str) -> list[str]:
+    """Spike of neuron i at step t; rho_syn = sum_out w D(s); rec.format(f) names a spike record field."""
+    k = pop.index
+    lines = [f"rho = {rho_syn} - lamV_{k}[i] * {rec.format('q')}",
+             f"lu = -rho * {rec.format('gb')} + {lit(pop.tau_m)} * {grad_count}",
+             f"pend_{k}[i] = -rho * {rec.format('ga')}"]
+    for g in pop.groups:
+        gp = plan.groups[g]
+        lines += [f"lamS_{g}[i] += {lit(gp.c)} * (lu - lamV_{k}[i])",
+                  f"histG_{g}[{t} % {gp.hist_len}, i] = lamS_{g}[i]"]
+    lines.append(f"lamV_{k}[i] = lu")
+    return lines

@@ -33,17 +33,20 @@ def _alloc_state(w: CodeWriter, plan: KernelPlan, dtype: str, backward: bool):
     for p in plan.stateful:
         n = p.size
         if backward:
-            w(f"lamV_{p.index} = np.zeros({n}, {dtype})", f"histV_{p.index} = np.zeros(({p.hist_len}, {n}), {dtype})")
+            w(f"lamV_{p.index} = np.zeros({n}, {dtype})")
+            if p.kind == "lif":
+                w(f"pend_{p.index} = np.zeros({n}, {dtype})")
         else:
             w(f"V_{p.index} = np.zeros({n}, {dtype})")
             if p.kind == "lif":
                 w(f"fired_{p.index} = np.zeros({n}, np.int32)", f"nrec_{p.index} = 0")
         for g in p.groups:
-            L = plan.groups[g].ring_len
+            gp = plan.groups[g]
             if backward:
-                w(f"lamI_{g} = np.zeros({n}, {dtype})", f"histI_{g} = np.zeros(({L}, {n}), {dtype})")
+                w(f"lamS_{g} = np.zeros({n}, {dtype})", f"histG_{g} = np.zeros(({gp.hist_len}, {n}), {dtype})",
+                  f"histD_{g} = np.zeros(({gp.hist_len}, {n}), {dtype})")
             else:
-                w(f"insyn_{g} = np.zeros({n}, {dtype})", f"ring_{g} = np.zeros(({L}, {n}), {dtype})")
+                w(f"insyn_{g} = np.zeros({n}, {dtype})", f"ring_{g} = np.zeros(({gp.ring_len}, {n}), {dtype})")
 
 
 def emit_forward(plan: KernelPlan, w: CodeWriter):
@@ -66,8 +69,9 @@ def emit_forward(plan: KernelPlan, w: CodeWriter):
                         if p.kind == "lif":
                             with w.block(f"if {ml.crosses_threshold(p, 'v')}:"):
                                 with w.block(f"if nrec_{k} < spk_step_{k}.shape[1]:"):
+                                    w(*ml.spike_record(p))
                                     w(f"spk_step_{k}[b, nrec_{k}] = t", f"spk_id_{k}[b, nrec_{k}] = j",
-                                      f"spk_den_{k}[b, nrec_{k}] = isyn - v")
+                                      *(f"spk_{x}_{k}[b, nrec_{k}] = spk_{x}" for x in ml.SPIKE_FLOATS))
                                 w(f"nrec_{k} += 1", f"fired_{k}[nf_{k}] = j", f"nf_{k} += 1", "v = 0.0")
                         else:
                             w(f"vout_{k}[b, t, j] = v")
@@ -101,22 +105,20 @@ def emit_forward(plan: KernelPlan, w: CodeWriter):
 
 
 def _emit_fanout_grads(w: CodeWriter, plan: KernelPlan, c: ConnPlan, with_r: bool):
-    """Gradient (and R) contributions of the synapses of presynaptic neuron `i` spiking at step t (a = t + 1)."""
-    tgt = plan.pops[c.target]
+    """Gradient (and rho) contributions of the synapses of presynaptic neuron `i` spiking at step t."""
     g = plan.groups[c.group]
     ctx, post, syn = _synapse_loop(w, c, "i")
     with ctx:
         if post:
             w(f"j = {post.format(c=c.index)}")
-        arrival = f"a + d_{c.index}[{syn}]" if c.delayed else "a"
-        w(f"hi = histI_{g.index}[({arrival}) % {g.ring_len}, j]")
-        w(f"gw_{c.index}[ch, {syn}] -= {ml.weight_grad(g, 'hi')}")
+        G, D = ml.arrival(plan, g, f"t + 1 + d_{c.index}[{syn}]" if c.delayed else "t + 1", "j")
+        w(f"gw_{c.index}[ch, {syn}] += {G}")
         if c.delay_grad or with_r:
-            w(f"diff = histV_{tgt.index}[({arrival}) % {tgt.hist_len}, j] - hi")
+            w(f"dd = w_{c.index}[{syn}] * {D}")
         if c.delay_grad:
-            w(f"gd_{c.index}[ch, {syn}] += {ml.delay_grad(plan, f'w_{c.index}[{syn}]', 'diff')}")
+            w(f"gd_{c.index}[ch, {syn}] += dd")
         if with_r:
-            w(f"r += w_{c.index}[{syn}] * diff")
+            w("r += dd")
 
 
 def emit_backward(plan: KernelPlan, w: CodeWriter):
@@ -134,24 +136,20 @@ def emit_backward(plan: KernelPlan, w: CodeWriter):
                     with w.block(f"while e_{k} >= 0 and in_step_{k}[b, e_{k}] >= n_steps:"):
                         w(f"e_{k} -= 1")
                 with w.block("for t in range(n_steps - 1, -1, -1):"):
-                    w("a = t + 1")
-                    # 1. adjoint history at instant a (before this instant's jumps and drives)
+                    # 1. Lambda_V(t), G(t), D(t + 1) of every neuron (exact discrete adjoint between spikes)
                     for p in plan.stateful:
                         with w.block(f"for j in range({p.size}):"):
-                            w(*ml.store_history(plan, p))
-                    # 2. loss drive of readout populations
-                    for p in plan.outputs:
-                        with w.block(f"for j in range({p.size}):"):
-                            w(f"lamV_{p.index}[j] -= {ml.readout_drive(p, f'gv_{p.index}[b, t, j]')}")
-                    # 3. spikes emitted at step t: gradients, then the jump of lambda_V
+                            gv = f"gv_{p.index}[b, t, j]" if p.kind == "li" else None
+                            w(*ml.adjoint_step(plan, p, "t", gv))
+                    # 2. spikes emitted at step t: gradients of their synapses, then the spike-time terms
                     for p in plan.lifs:
                         k = p.index
                         with w.block(f"while q_{k} >= 0 and spk_step_{k}[b, q_{k}] == t:"):
                             w(f"i = spk_id_{k}[b, q_{k}]", "r = 0.0")
                             for ci in p.outgoing:
                                 _emit_fanout_grads(w, plan, plan.conns[ci], with_r=True)
-                            jump = ml.spike_jump(p, f"lamV_{k}[i]", "r", f"spk_den_{k}[b, q_{k}]", f"gc_{k}[b, i]")
-                            w(f"lamV_{k}[i] = {jump}", f"q_{k} -= 1")
+                            w(*ml.spike_jump(plan, p, "t", "r", f"spk_{{}}_{k}[b, q_{k}]", f"gc_{k}[b, i]"))
+                            w(f"q_{k} -= 1")
                     for p in plan.inputs:
                         k = p.index
                         with w.block(f"while e_{k} >= 0 and in_step_{k}[b, e_{k}] == t:"):
@@ -159,10 +157,6 @@ def emit_backward(plan: KernelPlan, w: CodeWriter):
                             for ci in p.outgoing:
                                 _emit_fanout_grads(w, plan, plan.conns[ci], with_r=False)
                             w(f"e_{k} -= 1")
-                    # 4. exact reverse step over [t dt, (t+1) dt]
-                    for p in plan.stateful:
-                        with w.block(f"for j in range({p.size}):"):
-                            w(*ml.reverse_step(plan, p))
     w("")
 
 

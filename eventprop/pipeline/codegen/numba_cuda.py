@@ -57,8 +57,8 @@ def forward_arrays(plan: KernelPlan, nt: int) -> list[Array]:
     for p in plan.stateful:
         state.append(Array(f"V_{p.index}", (p.size,), "float"))
         if p.kind == "lif":
-            state += [Array(f"flag_{p.index}", (p.size,), "int32"), Array(f"den_{p.index}", (p.size,), "float"),
-                      Array(f"fired_{p.index}", (p.size,), "int32")]
+            state += [Array(f"flag_{p.index}", (p.size,), "int32"), Array(f"fired_{p.index}", (p.size,), "int32")]
+            state += [Array(f"{x}_{p.index}", (p.size,), "float") for x in ml.SPIKE_FLOATS]
         for g in p.groups:
             state.append(Array(f"insyn_{g}", (p.size,), "float"))
             rings.append(Array(f"ring_{g}", (plan.groups[g].ring_len, p.size), "float"))
@@ -69,10 +69,12 @@ def backward_arrays(plan: KernelPlan, nt: int) -> list[Array]:
     state, hist = [Array("red", (nt,), "float")], []
     for p in plan.stateful:
         state.append(Array(f"lamV_{p.index}", (p.size,), "float"))
-        hist.append(Array(f"histV_{p.index}", (p.hist_len, p.size), "float"))
+        if p.kind == "lif":
+            state.append(Array(f"pend_{p.index}", (p.size,), "float"))
         for g in p.groups:
-            state.append(Array(f"lamI_{g}", (p.size,), "float"))
-            hist.append(Array(f"histI_{g}", (plan.groups[g].ring_len, p.size), "float"))
+            L = plan.groups[g].hist_len
+            state.append(Array(f"lamS_{g}", (p.size,), "float"))
+            hist += [Array(f"histG_{g}", (L, p.size), "float"), Array(f"histD_{g}", (L, p.size), "float")]
     return state + hist
 
 
@@ -131,7 +133,8 @@ def _compact(w: CodeWriter, plan: KernelPlan, k: int, size: int, nt: int, slot: 
             with w.block("if f:"):
                 w("pos = base + scan[tid] - 1", f"fired_{k}[pos] = j", "r = nrec + pos")
                 with w.block(f"if r < spk_step_{k}.shape[1]:"):
-                    w(f"spk_step_{k}[b, r] = t", f"spk_id_{k}[b, r] = j", f"spk_den_{k}[b, r] = den_{k}[j]")
+                    w(f"spk_step_{k}[b, r] = t", f"spk_id_{k}[b, r] = j",
+                      *(f"spk_{x}_{k}[b, r] = {x}_{k}[j]" for x in ml.SPIKE_FLOATS))
             w(f"base += scan[{nt - 1}]", "cuda.syncthreads()")
     w(f"nf_{k} = base")
     with w.block("if tid == 0:"):
@@ -158,7 +161,8 @@ def emit_forward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: l
                     if p.kind == "lif":
                         w(f"flag_{k}[j] = 0")
                         with w.block(f"if {ml.crosses_threshold(p, 'v')}:"):
-                            w(f"flag_{k}[j] = 1", f"den_{k}[j] = isyn - v", "v = 0.0")
+                            w(*ml.spike_record(p))
+                            w(f"flag_{k}[j] = 1", *(f"{x}_{k}[j] = spk_{x}" for x in ml.SPIKE_FLOATS), "v = 0.0")
                     else:
                         w(f"vout_{k}[b, t, j] = v")
                     w(f"V_{k}[j] = v")
@@ -209,8 +213,7 @@ def _emit_propagate(w: CodeWriter, plan: KernelPlan, c: ConnPlan, nt: int):
 
 
 def _emit_fanout_grads(w: CodeWriter, plan: KernelPlan, c: ConnPlan, stride: int, with_r: bool, lane: str = "tid"):
-    """Gradient (and R) contributions of presynaptic neuron `i`'s synapses, strided over `stride` threads."""
-    tgt = plan.pops[c.target]
+    """Gradient (and rho) contributions of presynaptic neuron `i`'s synapses, strided over `stride` threads."""
     g = plan.groups[c.group]
     if c.sparse:
         loop, syn, index = f"for s in range(row_{c.index}[i] + {lane}, row_{c.index}[i + 1], {stride}):", "s", "s"
@@ -220,15 +223,14 @@ def _emit_fanout_grads(w: CodeWriter, plan: KernelPlan, c: ConnPlan, stride: int
         if c.sparse:
             w(f"j = post_{c.index}[s]")
         wij, dij = f"w_{c.index}[{index}]", f"d_{c.index}[{index}]"
-        arrival = f"a + {dij}" if c.delayed else "a"
-        w(f"hi = histI_{g.index}[({arrival}) % {g.ring_len}, j]")
-        w(f"cuda.atomic.add(gw_{c.index}, {syn}, -({ml.weight_grad(g, 'hi')}))")
+        G, D = ml.arrival(plan, g, f"t + 1 + {dij}" if c.delayed else "t + 1", "j")
+        w(f"cuda.atomic.add(gw_{c.index}, {syn}, {G})")
         if c.delay_grad or with_r:
-            w(f"diff = histV_{tgt.index}[({arrival}) % {tgt.hist_len}, j] - hi")
+            w(f"dd = {wij} * {D}")
         if c.delay_grad:
-            w(f"cuda.atomic.add(gd_{c.index}, {syn}, {ml.delay_grad(plan, wij, 'diff')})")
+            w(f"cuda.atomic.add(gd_{c.index}, {syn}, dd)")
         if with_r:
-            w(f"r += {wij} * diff")
+            w("r += dd")
 
 
 def emit_backward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: list[Array]):
@@ -250,13 +252,9 @@ def emit_backward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: 
                 w(f"cnt[{slot[f'e_{k}']}] = e")
         w("cuda.syncthreads()")
         with w.block("for t in range(n_steps - 1, -1, -1):"):
-            w("a = t + 1")
             for p in plan.stateful:
                 with w.block(f"for j in range(tid, {p.size}, {nt}):"):
-                    w(*ml.store_history(plan, p))
-            for p in plan.outputs:
-                with w.block(f"for j in range(tid, {p.size}, {nt}):"):
-                    w(f"lamV_{p.index}[j] -= {ml.readout_drive(p, f'gv_{p.index}[b, t, j]')}")
+                    w(*ml.adjoint_step(plan, p, "t", f"gv_{p.index}[b, t, j]" if p.kind == "li" else None))
             with w.block("if tid == 0:"):
                 for p in plan.lifs:
                     k = p.index
@@ -287,8 +285,7 @@ def emit_backward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: 
                         with w.block(f"for m in range({ws}):"):
                             w("total += red[tid + m]")
                         w(f"i = spk_id_{k}[b, q]")
-                        jump = ml.spike_jump(p, f"lamV_{k}[i]", "total", f"spk_den_{k}[b, q]", f"gc_{k}[b, i]")
-                        w(f"lamV_{k}[i] = {jump}")
+                        w(*ml.spike_jump(plan, p, "t", "total", f"spk_{{}}_{k}[b, q]", f"gc_{k}[b, i]"))
                     w("cuda.syncthreads()")
             for p in plan.inputs:
                 k = p.index
@@ -302,9 +299,6 @@ def emit_backward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: 
                     w(f"cnt[{slot[f'q_{p.index}']}] = cnt[{slot[f'qlo_{p.index}']}]")
                 for p in plan.inputs:
                     w(f"cnt[{slot[f'e_{p.index}']}] = cnt[{slot[f'elo_{p.index}']}]")
-            for p in plan.stateful:
-                with w.block(f"for j in range(tid, {p.size}, {nt}):"):
-                    w(*ml.reverse_step(plan, p))
             w("cuda.syncthreads()")
     w("")
 
@@ -345,7 +339,7 @@ def signature(plan: KernelPlan, names: list[str], arrays: list[Array], dtype: st
             out.append(types.Array(types.int32, 1, "C"))
         elif n.startswith(("in_step_", "in_id_", "spk_step_", "spk_id_")):
             out.append(types.Array(types.int32, 2, "C"))
-        elif n.startswith(("spk_den_", "gc_")):
+        elif n.startswith(tuple(f"spk_{x}_" for x in ml.SPIKE_FLOATS) + ("gc_",)):
             out.append(types.Array(ft, 2, "C"))
         elif n.startswith(("vout_", "gv_")):
             out.append(types.Array(ft, 3, "C"))

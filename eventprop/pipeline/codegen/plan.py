@@ -1,8 +1,8 @@
 """KernelPlan: everything the kernel emitters need to know about a Network, derived once.
 
 Populations get integer indices; incoming connections of a population that share a synaptic time constant are
-merged into one synapse *group* (one input current, one delay ring buffer, one adjoint lambda_I). All discrete-time
-constants (alpha, beta, IScale, the adjoint coupling) are computed here so that every emitter uses the same numbers.
+merged into one synapse *group* (one input current, one delay ring buffer, one adjoint G = dL/d inSyn). All discrete-time
+constants (alpha, beta, IScale, the adjoint's coupling c) are computed here so that every emitter uses the same numbers.
 """
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ class PopPlan:
     tau_m: float = 0.0
     alpha: float = 0.0        # exp(-dt / tau_m)
     theta: float = 0.0        # LIF threshold
+    slope_floor: float = 0.0  # LIF: lower bound of tau_m dV/dt at a crossing in the backward pass, in units of theta
     groups: list[int] = field(default_factory=list)    # synapse groups feeding this population
     outgoing: list[int] = field(default_factory=list)  # connections leaving it
-    hist_len: int = 1         # adjoint history length = max ring length of its groups
 
     @property
     def has_state(self) -> bool:
@@ -37,9 +37,14 @@ class GroupPlan:
     tau_s: float
     beta: float               # exp(-dt / tau_s)
     iscale: float             # (tau_s / dt) (1 - beta): inSyn -> interval-average current
-    lam_coupling: float       # lambda_I <- beta lambda_I + lam_coupling * lambda_V  (exact step of the adjoint)
+    c: float                  # (1 - alpha) IScale: dU_t / d inSyn_t (the adjoint's coupling G <- c Lambda_U + beta G)
     ring_len: int             # max delay of its connections + 1
     conns: list[int] = field(default_factory=list)
+
+    @property
+    def hist_len(self) -> int:
+        """Adjoint history length: G and D are read at arrival steps t + 1 .. t + ring_len, G also at t + 2."""
+        return self.ring_len + 2
 
 
 @dataclass
@@ -88,14 +93,6 @@ class KernelPlan:
         return repr((self.dt, self.pops, self.groups, self.conns))
 
 
-def adjoint_coupling(dt: float, tau_m: float, tau_s: float) -> float:
-    """Coefficient of lambda_V in the exact reverse-time step of lambda_I over dt."""
-    alpha, beta = math.exp(-dt / tau_m), math.exp(-dt / tau_s)
-    if math.isclose(tau_m, tau_s, rel_tol=1e-9):
-        return dt / tau_s * alpha
-    return tau_m * (alpha - beta) / (tau_m - tau_s)
-
-
 def make_plan(net: Network) -> KernelPlan:
     net.validate()
     dt = net.dt
@@ -107,7 +104,8 @@ def make_plan(net: Network) -> KernelPlan:
         elif isinstance(m, (LeakyIntegrateFire, LeakyIntegrate)):
             kind = "lif" if isinstance(m, LeakyIntegrateFire) else "li"
             pops.append(PopPlan(i, p.name, kind, p.size, tau_m=float(m.tau_mem), alpha=math.exp(-dt / m.tau_mem),
-                                theta=float(getattr(m, "v_thresh", 0.0))))
+                                theta=float(getattr(m, "v_thresh", 0.0)),
+                                slope_floor=float(getattr(m, "slope_floor", 0.0))))
         else:
             raise ValueError(f"Population {p.name!r}: neuron model {type(m).__name__} is not supported by the engine")
     index = {p.name: i for i, p in enumerate(net.populations)}
@@ -119,8 +117,8 @@ def make_plan(net: Network) -> KernelPlan:
         group = next((g for g in groups if g.target == tgt and g.tau_s == tau_s), None)
         if group is None:
             beta = math.exp(-dt / tau_s)
-            group = GroupPlan(len(groups), tgt, tau_s, beta, tau_s / dt * (1.0 - beta),
-                              adjoint_coupling(dt, pops[tgt].tau_m, tau_s), 1)
+            iscale = tau_s / dt * (1.0 - beta)
+            group = GroupPlan(len(groups), tgt, tau_s, beta, iscale, (1.0 - pops[tgt].alpha) * iscale, 1)
             groups.append(group)
             pops[tgt].groups.append(group.index)
         group.conns.append(ci)
@@ -128,6 +126,4 @@ def make_plan(net: Network) -> KernelPlan:
         pops[src].outgoing.append(ci)
         conns.append(ConnPlan(ci, c.name, src, tgt, group.index, c.sparse, c.max_delay_steps,
                               c.source.size, c.target.size, c.max_delay_steps > 0 and (c.learn_delays or c.spatial)))
-    for p in pops:
-        p.hist_len = max([groups[g].ring_len for g in p.groups], default=1)
     return KernelPlan(dt, pops, groups, conns)
