@@ -8,27 +8,23 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from .errors import EventpropError, RunError
 from .pipeline import config as configs
-from .pipeline.checkpoints import RunError
-from .pipeline.engine_cuda import DeviceError
 
 console = Console()
 
 
 def _fail(message: str):
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     sys.exit(2)
 
 
 def _train(cfg, out: Path, resume: bool, force: bool, quiet: bool | None, device: str = "cpu"):
-    from .pipeline.trainer import Trainer, prepare_run_dir
-    cfg = prepare_run_dir(out, cfg, resume, force)
-    trainer = Trainer(cfg, out, quiet=quiet, device=device)
-    if resume:
-        trainer.resume()
-    return trainer.fit()
+    from .pipeline.trainer import start_run
+    return start_run(cfg, out, resume, force, quiet=quiet, device=device).fit()
 
 
 @click.group()
@@ -66,14 +62,20 @@ def train(config_file, preset, out, epochs, seed, resume, force, quiet, device):
                 cfg.train.epochs = epochs
             if seed is not None:
                 cfg.seed = seed
-        elif epochs is not None or seed is not None:
-            # resuming: the stored config rules, except that --epochs may extend the run
+        else:
+            if seed is not None:
+                raise RunError("--seed cannot change a resumed run (its seed is part of the stored config and of "
+                               "the checkpointed random state); start a new run instead")
             stored = configs.load(out / "config.toml") if (out / "config.toml").exists() else None
-            if stored is not None and epochs is not None:
+            if stored is not None and epochs is not None and epochs != stored.train.epochs:
+                if stored.train.schedule != "none":
+                    raise RunError(f"--epochs {epochs}: this run's {stored.train.schedule!r} learning-rate schedule "
+                                   f"spans its {stored.train.epochs} epochs, so a longer run would not be the same "
+                                   f"as an uninterrupted {epochs}-epoch run; start a new run with --epochs {epochs}")
                 stored.train.epochs = epochs
                 stored.dump(out / "config.toml")
         summary = _train(cfg, out, resume, force, quiet, device)
-    except (RunError, ValueError, DeviceError) as e:
+    except EventpropError as e:
         _fail(str(e))
     console.print(f"run folder: {out}")
     console.print_json(json.dumps(summary))
@@ -120,11 +122,10 @@ def _parity_table(name: str, rep: dict) -> Table:
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="seconds before a Lava run is killed")
 def deploy(run, target, samples, long_delays, percentile, timeout):
     """Quantise RUN's network, write RUN/loihi/model.h5, report float vs fixed-point accuracy."""
-    from .workflows import DeployError, deploy as run_deploy
-    from .loihi.lava_runner import LavaError
+    from .workflows import deploy as run_deploy
     try:
         rep = run_deploy(run, target, samples, long_delays, percentile, timeout)
-    except (RunError, DeployError, LavaError) as e:
+    except EventpropError as e:
         _fail(str(e))
     console.print(_deploy_table(str(run), rep))
     console.print(f"wrote {run / 'loihi' / 'model.h5'} and {run / 'loihi' / 'deploy.json'}")
@@ -136,11 +137,10 @@ def deploy(run, target, samples, long_delays, percentile, timeout):
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="seconds before a Lava run is killed")
 def parity(run, samples, timeout):
     """Float vs emulator vs Lava fixed_pt, spike for spike; exit code 1 if the emulator and Lava disagree."""
-    from .workflows import DeployError, parity_check
-    from .loihi.lava_runner import LavaError
+    from .workflows import parity_check
     try:
         rep = parity_check(run, samples, timeout)
-    except (RunError, DeployError, LavaError) as e:
+    except EventpropError as e:
         _fail(str(e))
     console.print(_parity_table(str(run), rep))
     if not rep["ok"]:
@@ -155,11 +155,10 @@ def parity(run, samples, timeout):
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="seconds before a Lava run is killed")
 def bench_cmd(run, samples, lava_samples, timeout):
     """Latency, synaptic ops, spikes and energy per sample of RUN's deployed network (table + plots/energy.png)."""
-    from .loihi.lava_runner import LavaError
-    from .workflows import DeployError, bench
+    from .workflows import bench
     try:
         rep = bench(run, samples, lava_samples, timeout)
-    except (RunError, DeployError, LavaError) as e:
+    except EventpropError as e:
         _fail(str(e))
     table = Table(title=f"{run}: per sample ({rep['samples']} test samples, {rep['steps_per_sample']} steps = "
                         f"{rep['model_time_ms']:g} ms of model time)")
@@ -228,10 +227,10 @@ def spoken_digits(out, channels, speeds, pitches, frontend):
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def inspect(file):
     """Summarise an SHD-layout HDF5 file (samples, classes, speakers, channels, spikes per sample)."""
-    from .datasets.hsd import DataError, describe
+    from .datasets.hsd import describe
     try:
         info = describe(file)
-    except DataError as e:
+    except EventpropError as e:
         _fail(str(e))
     console.print_json(json.dumps(info))
 
@@ -252,7 +251,7 @@ def demo(out, epochs):
         t0 = time.perf_counter()
         try:
             summary = _train(cfg, out / name, resume=False, force=True, quiet=None)
-        except (RunError, ValueError) as e:
+        except EventpropError as e:
             _fail(str(e))
         rows.append((name, summary, time.perf_counter() - t0))
     table = Table(title="Yin-Yang, EventProp on CPU")
@@ -262,15 +261,14 @@ def demo(out, epochs):
         table.add_row(name, str(s["epochs"]), f"{100 * s['best_val_acc']:.1f}", f"{100 * s['test_acc']:.1f}",
                       f"{secs:.0f}")
     console.print(table)
-    from .loihi.lava_runner import LavaError
-    from .workflows import DeployError, deploy as run_deploy, parity_check
+    from .workflows import deploy as run_deploy, parity_check
     run = out / "yinyang-delays"
     console.rule("deploying yinyang-delays to Loihi 2 fixed point (delays > 62 steps via relay neurons)")
     try:
         console.print(_deploy_table(str(run), run_deploy(run, long_delay_mode="relay")))
         console.rule("parity: float vs emulator vs Lava fixed_pt")
         rep = parity_check(run, samples=10)
-    except (RunError, DeployError, LavaError) as e:
+    except EventpropError as e:
         _fail(str(e))
     console.print(_parity_table(str(run), rep))
     console.print(f"run folders under {out} (metrics.jsonl, plots/training.png, best.pt, loihi/)")

@@ -105,8 +105,14 @@ def test_cli_train_and_errors(tmp_path):
     res = runner.invoke(main, ["train", "--preset", "nope", "--out", str(tmp_path / "x")])
     assert res.exit_code == 2 and "unknown preset 'nope'" in res.output
     res = runner.invoke(main, ["train", "--out", str(out), "--resume", "--epochs", "2", "--quiet"])
+    assert res.exit_code == 2 and "'cosine' learning-rate schedule spans its 1 epochs" in res.output
+    cfg.train.schedule = "none"   # without a schedule, extending a finished run is the same as a longer run
+    cfg.dump(tmp_path / "flat.toml")
+    flat = tmp_path / "flat"
+    assert runner.invoke(main, ["train", str(tmp_path / "flat.toml"), "--out", str(flat), "--quiet"]).exit_code == 0
+    res = runner.invoke(main, ["train", "--out", str(flat), "--resume", "--epochs", "2", "--quiet"])
     assert res.exit_code == 0, res.output
-    assert json.loads((out / "results.json").read_text())["epochs"] == 2
+    assert json.loads((flat / "results.json").read_text())["epochs"] == 2
     blocked = tmp_path / "file"
     blocked.write_text("")
     res = runner.invoke(main, ["train", str(tmp_path / "small.toml"), "--out", str(blocked / "run")])

@@ -17,15 +17,12 @@ import h5py
 import numpy as np
 from rich.progress import Progress
 
+from ..errors import DataError
 from ..pipeline.inputs import SpikeEvents
 
 FILES = {"shd": ("SHD", {"train": "shd_train.h5", "test": "shd_test.h5"}),
          "ssc": ("SSC", {"train": "ssc_train.h5", "valid": "ssc_valid.h5", "test": "ssc_test.h5"})}
 CHANNELS = 700
-
-
-class DataError(ValueError):
-    """A dataset file is missing or malformed; the message names the file and field."""
 
 
 def hsd_file(kind: str, root: Path, split: str) -> Path:
@@ -78,6 +75,13 @@ def describe(path: Path) -> dict:
     with h5py.File(path, "r") as f:
         counts = np.array([u.size for u in f["spikes/units"]])
         top = max((int(u.max()) for u in f["spikes/units"] if u.size), default=-1)
+        for k, t in enumerate(f["spikes/times"]):
+            t = np.asarray(t, dtype=np.float64)
+            if t.size and not np.isfinite(t).all():
+                raise DataError(f"{path}: field 'spikes/times' of sample {k} holds a non-finite time "
+                                f"({t[~np.isfinite(t)][0]})")
+            if t.size and t.min() < 0:
+                raise DataError(f"{path}: field 'spikes/times' of sample {k} holds a negative time ({t.min()} s)")
     return {"file": str(path), "samples": int(info["labels"].size), "classes": info["n_classes"],
             "speakers": sorted(set(info["speakers"].tolist())), "channels": info["n_channels"], "max_unit": top,
             "spikes_per_sample": float(counts.mean()) if counts.size else 0.0, "keys": info["keys"]}

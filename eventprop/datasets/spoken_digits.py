@@ -18,13 +18,15 @@ import h5py
 import numpy as np
 from rich.progress import Progress
 
+from ..errors import DataError
+
 WORDS = {"en": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
          "de": ["null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun"]}
 VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4"]
 TEST_VARIANTS = ("m7", "f4")
 
 
-class SpeechError(RuntimeError):
+class SpeechError(DataError, RuntimeError):
     """espeak-ng is missing or failed."""
 
 

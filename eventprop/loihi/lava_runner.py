@@ -16,14 +16,11 @@ import traceback
 
 import numpy as np
 
+from ..errors import LavaError
 from .emulator import input_events, make_result
 from .fixed_point import FxNetwork, FxResult
 
 TARGETS = ("lava-sim", "loihi2")
-
-
-class LavaError(RuntimeError):
-    """Lava failed, timed out, or is not available for the requested target."""
 
 
 def lava_weights(w: np.ndarray) -> tuple[np.ndarray, int]:

@@ -12,13 +12,10 @@ import math
 
 import numpy as np
 
+from ..errors import DeployError
 from ..models import LeakyIntegrate, LeakyIntegrateFire, Network, SpikeInput
 from ..models.network import POSITION_EPS
 from .fixed_point import READOUT_VTH, VTH_MAX, FxNetwork, FxPopulation, FxProjection
-
-
-class DeployError(ValueError):
-    """The network cannot be deployed as asked; the message names the layer or value at fault."""
 
 
 def float_delays(conn, params: dict) -> np.ndarray:

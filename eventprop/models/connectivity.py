@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ModelError
+
 
 @dataclass(frozen=True)
 class Dense:
@@ -31,14 +33,14 @@ class Sparse:
         pre = np.asarray(self.pre_ind)
         post = np.asarray(self.post_ind)
         if pre.ndim != 1 or pre.shape != post.shape:
-            raise ValueError(f"{what}: pre_ind and post_ind must be 1-D arrays of equal length, "
+            raise ModelError(f"{what}: pre_ind and post_ind must be 1-D arrays of equal length, "
                              f"got shapes {pre.shape} and {post.shape}")
         for arr, n, field in ((pre, n_pre, "pre_ind"), (post, n_post, "post_ind")):
             if arr.size and (not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= n):
-                raise ValueError(f"{what}: {field} must hold integers in [0, {n}), got range "
+                raise ModelError(f"{what}: {field} must hold integers in [0, {n}), got range "
                                  f"[{arr.min()}, {arr.max()}] of dtype {arr.dtype}")
         if len(set(zip(pre.tolist(), post.tolist()))) != pre.size:
-            raise ValueError(f"{what}: duplicate (pre, post) pairs in the synapse list")
+            raise ModelError(f"{what}: duplicate (pre, post) pairs in the synapse list")
         return pre.astype(np.int64), post.astype(np.int64)
 
 
@@ -52,7 +54,7 @@ class FixedProbability:
 
     def __post_init__(self):
         if not 0.0 <= self.p <= 1.0:
-            raise ValueError(f"FixedProbability: p must be in [0, 1], got {self.p}")
+            raise ModelError(f"FixedProbability: p must be in [0, 1], got {self.p}")
 
     def indices(self, n_pre: int, n_post: int, rng, what: str):
         pre, post = np.nonzero(rng.random((n_pre, n_post)) < self.p)

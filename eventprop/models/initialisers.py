@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ModelError
+
 
 class Initialiser:
     """Base class; `sample(shape, rng)` returns a float64 array."""
@@ -35,7 +37,7 @@ class Normal(Initialiser):
 
     def __post_init__(self):
         if not self.sd >= 0:
-            raise ValueError(f"Normal: sd must be >= 0, got {self.sd}")
+            raise ModelError(f"Normal: sd must be >= 0, got {self.sd}")
 
     def sample(self, shape, rng):
         return rng.normal(self.mean, self.sd, size=shape)
@@ -51,7 +53,7 @@ class Uniform(Initialiser):
 
     def __post_init__(self):
         if not self.high >= self.low:
-            raise ValueError(f"Uniform: high ({self.high}) must be >= low ({self.low})")
+            raise ModelError(f"Uniform: high ({self.high}) must be >= low ({self.low})")
 
     def sample(self, shape, rng):
         return rng.uniform(self.low, self.high, size=shape)
@@ -68,7 +70,7 @@ def materialise(value, shape, rng: np.random.Generator, what: str) -> np.ndarray
     if arr.ndim == 0:
         return np.full(shape, float(arr))
     if arr.shape != tuple(shape):
-        raise ValueError(f"{what}: expected shape {tuple(shape)}, got {arr.shape}")
+        raise ModelError(f"{what}: expected shape {tuple(shape)}, got {arr.shape}")
     return arr.copy()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ModelError
 from .connectivity import Dense
 from .initialisers import Initialiser, materialise, value_bounds
 from .neurons import LeakyIntegrate, LeakyIntegrateFire, NeuronModel, SpikeInput
@@ -22,7 +23,7 @@ POSITION_EPS = 1e-6  # d = sqrt(eps + |p_post - p_pre|^2) / velocity keeps the g
 
 def _current_network(what: str) -> "Network":
     if not _ACTIVE:
-        raise RuntimeError(f"{what} must be created inside a `with Network(...):` block")
+        raise ModelError(f"{what} must be created inside a `with Network(...):` block")
     return _ACTIVE[-1]
 
 
@@ -31,7 +32,7 @@ class Network:
 
     def __init__(self, dt: float = 1.0):
         if not (isinstance(dt, (int, float)) and dt > 0 and math.isfinite(dt)):
-            raise ValueError(f"Network: dt must be a positive finite number of ms, got {dt!r}")
+            raise ModelError(f"Network: dt must be a positive finite number of ms, got {dt!r}")
         self.dt = float(dt)
         self.populations: list[Population] = []
         self.connections: list[Connection] = []
@@ -52,9 +53,9 @@ class Network:
                 i += 1
             name = f"{prefix}{i}"
         if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"{type(obj).__name__}: name must be a Python identifier, got {name!r}")
+            raise ModelError(f"{type(obj).__name__}: name must be a Python identifier, got {name!r}")
         if name in taken:
-            raise ValueError(f"{type(obj).__name__} {name!r}: name already used in this network")
+            raise ModelError(f"{type(obj).__name__} {name!r}: name already used in this network")
         return name
 
     # ---- queries -------------------------------------------------------------------------------------------
@@ -81,12 +82,12 @@ class Network:
     def validate(self) -> None:
         """Whole-network checks (per-object checks run at construction)."""
         if not self.input_populations:
-            raise ValueError("Network: needs at least one SpikeInput population")
+            raise ModelError("Network: needs at least one SpikeInput population")
         if not self.output_populations:
-            raise ValueError("Network: needs at least one LeakyIntegrate (readout) population")
+            raise ModelError("Network: needs at least one LeakyIntegrate (readout) population")
         for pop in self.populations:
             if not isinstance(pop.model, SpikeInput) and not any(c.target is pop for c in self.connections):
-                raise ValueError(f"Population {pop.name!r}: receives no connection")
+                raise ModelError(f"Population {pop.name!r}: receives no connection")
 
     # ---- parameters ----------------------------------------------------------------------------------------
     def instantiate(self, seed: int = 0) -> dict[str, np.ndarray]:
@@ -110,20 +111,20 @@ class Population:
                  dims: int | None = None, learn_position: bool = True):
         net = _current_network("Population")
         if not isinstance(model, NeuronModel):
-            raise TypeError(f"Population {name!r}: model must be a neuron model, got {type(model).__name__}")
+            raise ModelError(f"Population {name!r}: model must be a neuron model, got {type(model).__name__}")
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
-            raise ValueError(f"Population {name!r}: size must be a positive integer, got {size!r}")
+            raise ModelError(f"Population {name!r}: size must be a positive integer, got {size!r}")
         if position is not None:
             if dims is None:
                 arr = None if isinstance(position, Initialiser) else np.asarray(position)
                 if arr is None or arr.ndim != 2:
-                    raise ValueError(f"Population {name!r}: give dims= with a position initialiser "
+                    raise ModelError(f"Population {name!r}: give dims= with a position initialiser "
                                      f"(or a [size, dims] array)")
                 dims = arr.shape[1]
             if not 1 <= dims <= 4:
-                raise ValueError(f"Population {name!r}: dims must be 1..4, got {dims}")
+                raise ModelError(f"Population {name!r}: dims must be 1..4, got {dims}")
         elif dims is not None:
-            raise ValueError(f"Population {name!r}: dims given without position")
+            raise ModelError(f"Population {name!r}: dims given without position")
         self.model, self.size, self.position, self.dims = model, int(size), position, dims
         self.learn_position = bool(learn_position) and position is not None
         self.name = net._register_name(self, name, "pop")
@@ -150,41 +151,41 @@ class Connection:
         label = f"Connection {name!r}" if name else "Connection"
         for end, pop in (("source", source), ("target", target)):
             if not isinstance(pop, Population) or pop.network is not net:
-                raise ValueError(f"{label}: {end} must be a Population of this network, got {pop!r}")
+                raise ModelError(f"{label}: {end} must be a Population of this network, got {pop!r}")
         if isinstance(target.model, SpikeInput):
-            raise ValueError(f"{label}: target {target.name!r} is a SpikeInput population and cannot receive synapses")
+            raise ModelError(f"{label}: target {target.name!r} is a SpikeInput population and cannot receive synapses")
         if isinstance(source.model, LeakyIntegrate):
-            raise ValueError(f"{label}: source {source.name!r} is a non-spiking LeakyIntegrate population")
+            raise ModelError(f"{label}: source {source.name!r} is a non-spiking LeakyIntegrate population")
         synapse = Exponential() if synapse is None else synapse
         if not isinstance(synapse, Exponential):
-            raise TypeError(f"{label}: synapse must be Exponential, got {type(synapse).__name__}")
+            raise ModelError(f"{label}: synapse must be Exponential, got {type(synapse).__name__}")
         if isinstance(max_delay_steps, bool) or not isinstance(max_delay_steps, (int, np.integer)) \
                 or max_delay_steps < 0:
-            raise ValueError(f"{label}: max_delay_steps must be an integer >= 0, got {max_delay_steps!r}")
+            raise ModelError(f"{label}: max_delay_steps must be an integer >= 0, got {max_delay_steps!r}")
         if delay_from_positions is not None:
             if not (isinstance(delay_from_positions, (int, float)) and delay_from_positions > 0):
-                raise ValueError(f"{label}: delay_from_positions (velocity) must be > 0, got {delay_from_positions!r}")
+                raise ModelError(f"{label}: delay_from_positions (velocity) must be > 0, got {delay_from_positions!r}")
             missing = [p.name for p in (source, target) if p.position is None]
             if missing:
-                raise ValueError(f"{label}: delay_from_positions needs positions on both populations; "
+                raise ModelError(f"{label}: delay_from_positions needs positions on both populations; "
                                  f"{missing} ha{'s' if len(missing) == 1 else 've'} none")
             if source.dims != target.dims:
-                raise ValueError(f"{label}: position dims differ ({source.name}: {source.dims}, "
+                raise ModelError(f"{label}: position dims differ ({source.name}: {source.dims}, "
                                  f"{target.name}: {target.dims})")
             if learn_delays:
-                raise ValueError(f"{label}: learn_delays and delay_from_positions exclude each other "
+                raise ModelError(f"{label}: learn_delays and delay_from_positions exclude each other "
                                  f"(spatial delays are learned through positions)")
         else:
             bounds = value_bounds(connectivity.delay)
             if bounds is not None and (bounds[0] < 0 or bounds[1] > max_delay_steps):
-                raise ValueError(f"{label}: delay init range [{bounds[0]}, {bounds[1]}] lies outside "
+                raise ModelError(f"{label}: delay init range [{bounds[0]}, {bounds[1]}] lies outside "
                                  f"[0, max_delay_steps={max_delay_steps}]")
         if isinstance(connectivity, Dense):
             for field in ("weight", "delay"):
                 value = getattr(connectivity, field)
                 if not isinstance(value, Initialiser) and np.ndim(value) not in (0,) and \
                         np.shape(value) != (source.size, target.size):
-                    raise ValueError(f"{label}: dense {field} must be a scalar, an initialiser or an array of shape "
+                    raise ModelError(f"{label}: dense {field} must be a scalar, an initialiser or an array of shape "
                                      f"[N_pre, N_post] = {(source.size, target.size)}, got {np.shape(value)}")
         self.source, self.target, self.connectivity, self.synapse = source, target, connectivity, synapse
         self.max_delay_steps = int(max_delay_steps)
@@ -231,7 +232,7 @@ class Connection:
             if not isinstance(self.connectivity, Dense) and np.ndim(self.connectivity.delay) == 1:
                 d = d[order]
             if d.size and (d.min() < 0 or d.max() > self.max_delay_steps or not np.all(np.isfinite(d))):
-                raise ValueError(f"{what}: delays drawn in [{d.min():.3g}, {d.max():.3g}] lie outside "
+                raise ModelError(f"{what}: delays drawn in [{d.min():.3g}, {d.max():.3g}] lie outside "
                                  f"[0, max_delay_steps={self.max_delay_steps}]")
             out[f"{self.name}.delay"] = d
         return out

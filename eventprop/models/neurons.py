@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import ModelError
+
 READOUTS = ("avg_var_exp_weight", "avg_var", "sum_var", "max_var")
 
 
 def _positive(owner: str, field: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and value > 0):
-        raise ValueError(f"{owner}: {field} must be a positive number, got {value!r}")
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) and 0 < value < float("inf")):
+        raise ModelError(f"{owner}: {field} must be a positive finite number, got {value!r}")
 
 
 class NeuronModel:
@@ -41,7 +43,7 @@ class LeakyIntegrateFire(NeuronModel):
         _positive("LeakyIntegrateFire", "tau_mem", self.tau_mem)
         _positive("LeakyIntegrateFire", "v_thresh", self.v_thresh)
         if not (isinstance(self.slope_floor, (int, float)) and 0 <= self.slope_floor < float("inf")):
-            raise ValueError(f"LeakyIntegrateFire: slope_floor must be a finite number >= 0, got {self.slope_floor!r}")
+            raise ModelError(f"LeakyIntegrateFire: slope_floor must be a finite number >= 0, got {self.slope_floor!r}")
 
 
 @dataclass(frozen=True)
@@ -53,4 +55,4 @@ class LeakyIntegrate(NeuronModel):
     def __post_init__(self):
         _positive("LeakyIntegrate", "tau_mem", self.tau_mem)
         if self.readout not in READOUTS:
-            raise ValueError(f"LeakyIntegrate: readout must be one of {READOUTS}, got {self.readout!r}")
+            raise ModelError(f"LeakyIntegrate: readout must be one of {READOUTS}, got {self.readout!r}")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import ModelError
+
 
 @dataclass(frozen=True)
 class Exponential:
@@ -11,4 +13,4 @@ class Exponential:
 
     def __post_init__(self):
         if not (isinstance(self.tau, (int, float)) and self.tau > 0):
-            raise ValueError(f"Exponential: tau must be a positive number, got {self.tau!r}")
+            raise ModelError(f"Exponential: tau must be a positive number, got {self.tau!r}")

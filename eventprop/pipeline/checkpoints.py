@@ -6,9 +6,7 @@ from pathlib import Path
 
 import torch
 
-
-class RunError(Exception):
-    """A problem with a run folder, config or checkpoint; the message is meant for the user as is."""
+from ..errors import RunError  # noqa: F401  (raised here, re-exported for callers)
 
 
 def save_atomic(obj, path: Path) -> None:

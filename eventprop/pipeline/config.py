@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import tomli_w
+
+from ..errors import ConfigError
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
 
@@ -93,33 +96,35 @@ def _check_value(key: str, value, annotation):
     if origin is list:
         (inner,) = typing.get_args(annotation)
         if not isinstance(value, list):
-            raise ValueError(f"config key {key!r}: expected a list, got {type(value).__name__} {value!r}")
+            raise ConfigError(f"config key {key!r}: expected a list, got {type(value).__name__} {value!r}")
         return [_check_value(f"{key}[{i}]", v, inner) for i, v in enumerate(value)]
     if annotation is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"config key {key!r}: expected a number, got {type(value).__name__} {value!r}")
+            raise ConfigError(f"config key {key!r}: expected a number, got {type(value).__name__} {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"config key {key!r}: expected a finite number, got {value!r}")
         return float(value)
     if annotation is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"config key {key!r}: expected an integer, got {type(value).__name__} {value!r}")
+            raise ConfigError(f"config key {key!r}: expected an integer, got {type(value).__name__} {value!r}")
         return value
     if annotation is bool and not isinstance(value, bool):
-        raise ValueError(f"config key {key!r}: expected true/false, got {type(value).__name__} {value!r}")
+        raise ConfigError(f"config key {key!r}: expected true/false, got {type(value).__name__} {value!r}")
     if annotation is str and not isinstance(value, str):
-        raise ValueError(f"config key {key!r}: expected a string, got {type(value).__name__} {value!r}")
+        raise ConfigError(f"config key {key!r}: expected a string, got {type(value).__name__} {value!r}")
     if key in CHOICES and value not in CHOICES[key]:
-        raise ValueError(f"config key {key!r}: must be one of {CHOICES[key]}, got {value!r}")
+        raise ConfigError(f"config key {key!r}: must be one of {CHOICES[key]}, got {value!r}")
     return value
 
 
 def _build(cls, data: dict, prefix: str):
     if not isinstance(data, dict):
-        raise ValueError(f"config section {prefix.rstrip('.')!r} must be a table")
+        raise ConfigError(f"config section {prefix.rstrip('.')!r} must be a table")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ValueError(f"unknown config key {prefix + unknown[0]!r} (known in this section: {sorted(names)})")
+        raise ConfigError(f"unknown config key {prefix + unknown[0]!r} (known in this section: {sorted(names)})")
     kwargs = {}
     for name, value in data.items():
         hint = hints[name]
@@ -130,8 +135,64 @@ def _build(cls, data: dict, prefix: str):
     return cls(**kwargs)
 
 
+SYNTHETIC = ("yinyang", "sequence")      # tasks whose sets are generated: every split needs a size
+RANGES = [  # key, test, what it must be
+    ("model.dt", lambda v: v > 0, "> 0 (ms)"),
+    ("model.tau_mem", lambda v: v > 0, "> 0 (ms)"),
+    ("model.tau_syn", lambda v: v > 0, "> 0 (ms)"),
+    ("model.v_thresh", lambda v: v > 0, "> 0"),
+    ("model.slope_floor", lambda v: v >= 0, ">= 0"),
+    ("model.max_delay_ms", lambda v: v >= 0, ">= 0 (ms)"),
+    ("train.epochs", lambda v: v >= 1, ">= 1"),
+    ("train.batch_size", lambda v: v >= 1, ">= 1"),
+    ("train.lr", lambda v: v > 0, "> 0"),
+    ("train.lr_start", lambda v: v > 0, "> 0"),
+    ("train.ease_in_epochs", lambda v: v >= 0, ">= 0"),
+    ("train.lr_delay", lambda v: v >= 0, ">= 0"),
+    ("train.lr_position", lambda v: v >= 0, ">= 0"),
+    ("train.reg_lambda", lambda v: v >= 0, ">= 0"),
+    ("train.reg_nu", lambda v: v >= 0, ">= 0"),
+    ("train.loss_scale", lambda v: v > 0, "> 0"),
+    ("train.early_stop_patience", lambda v: v >= 1, ">= 1"),
+    ("train.nan_abort_after", lambda v: v >= 1, ">= 1"),
+    ("data.n_train", lambda v: v >= 0, ">= 0"),
+    ("data.n_val", lambda v: v >= 0, ">= 0"),
+    ("data.n_test", lambda v: v >= 0, ">= 0"),
+    ("data.duration", lambda v: v > 0, "> 0 (ms)"),
+    ("data.pool", lambda v: v >= 1, ">= 1"),
+    ("data.shift", lambda v: v >= 0, ">= 0"),
+    ("data.blend", lambda v: 0 <= v <= 1, "in [0, 1]"),
+]
+
+
+def check_ranges(cfg: RunConfig) -> None:
+    """Value ranges and consistency, checked when a config is loaded (before any folder or kernel exists)."""
+    for key, ok, what in RANGES:
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if not ok(value):
+            raise ConfigError(f"config key {key!r}: must be {what}, got {value!r}")
+    m, d = cfg.model, cfg.data
+    if any(h < 1 for h in m.hidden) or not m.hidden:
+        raise ConfigError(f"config key 'model.hidden': expected a list of positive layer sizes, got {m.hidden}")
+    if len(m.delay_init_ms) != 2 or not 0 <= m.delay_init_ms[0] <= m.delay_init_ms[1] <= m.max_delay_ms:
+        raise ConfigError(f"config key 'model.delay_init_ms': expected [low, high] with 0 <= low <= high <= "
+                          f"model.max_delay_ms = {m.max_delay_ms}, got {m.delay_init_ms}")
+    for key in ("w_in", "w_hid", "w_rec", "w_out"):
+        pair = getattr(m, key)
+        if len(pair) != 2 or pair[1] < 0:
+            raise ConfigError(f"config key 'model.{key}': expected [mean, sd] with sd >= 0, got {pair}")
+    if d.task in SYNTHETIC:
+        for key in ("n_train", "n_val", "n_test"):
+            if getattr(d, key) < 1:
+                raise ConfigError(f"config key 'data.{key}': task {d.task!r} generates its sets, so each needs a "
+                                  f"size >= 1, got {getattr(d, key)}")
+
+
 def from_dict(data: dict) -> RunConfig:
-    return _build(RunConfig, data, "")
+    cfg = _build(RunConfig, data, "")
+    check_ranges(cfg)
+    return cfg
 
 
 def load(path: str | Path) -> RunConfig:
@@ -139,9 +200,9 @@ def load(path: str | Path) -> RunConfig:
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise ValueError(f"config file {path} does not exist") from None
+        raise ConfigError(f"config file {path} does not exist") from None
     except tomllib.TOMLDecodeError as e:
-        raise ValueError(f"config file {path} is not valid TOML: {e}") from None
+        raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
     return from_dict(data)
 
 
@@ -152,5 +213,5 @@ def presets() -> list[str]:
 def preset(name: str) -> RunConfig:
     path = PRESET_DIR / f"{name}.toml"
     if not path.exists():
-        raise ValueError(f"unknown preset {name!r}; available: {', '.join(presets())}")
+        raise ConfigError(f"unknown preset {name!r}; available: {', '.join(presets())}")
     return load(path)

@@ -9,15 +9,12 @@ from __future__ import annotations
 import numba
 import torch
 
+from ..errors import DeviceError
 from .codegen import numba_cuda
 from .codegen.cache import load_source
 from .codegen.model_logic import SPIKE_FLOATS
 from .codegen.plan import make_plan
 from .engine import ForwardRecord
-
-
-class DeviceError(RuntimeError):
-    """No way to run the CUDA backend here."""
 
 
 def simulator() -> bool:

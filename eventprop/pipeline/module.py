@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import ModelError
 from ..models import Network
 from ..models.network import POSITION_EPS
 from .engine import Engine, ForwardRecord
@@ -147,8 +148,12 @@ class EventPropModule(nn.Module):
         out = {}
         for c, plan_c in zip(self.net.connections, self.engine.plan.conns):
             w, d = tensors[2 * plan_c.index], tensors[2 * plan_c.index + 1]
+            if not bool(torch.isfinite(w).all()):
+                raise ModelError(f"Connection {c.name!r}: weights hold non-finite values (NaN or inf)")
             out[f"w_{plan_c.index}"] = w.detach().to(self.dtype).contiguous()
             if plan_c.delayed:
+                if not bool(torch.isfinite(d).all()):
+                    raise ModelError(f"Connection {c.name!r}: delays hold non-finite values (NaN or inf)")
                 steps = torch.floor(d.detach().double() + 0.5)
                 out[f"d_{plan_c.index}"] = steps.clamp(0, plan_c.max_delay).to(torch.int32).contiguous()
             if plan_c.sparse:   # derived from the buffers each call, so loaded or regrown structures take effect

@@ -8,8 +8,9 @@ import numpy as np
 from ..datasets import sequences, yinyang_splits
 from ..datasets.augment import Augment
 from ..datasets.hsd import HSDDataset, speaker_split
+from ..errors import ConfigError
 from ..models.architectures import delay_network
-from .config import RunConfig
+from .config import RunConfig, check_ranges
 
 
 def make_datasets(cfg: RunConfig):
@@ -22,7 +23,7 @@ def make_datasets(cfg: RunConfig):
                      for k, n in enumerate((d.n_train, d.n_val, d.n_test)))
     if d.task in ("shd", "ssc", "spoken-digits"):
         return hsd_splits(cfg)
-    raise ValueError(f"config key 'data.task': unknown task {d.task!r}")
+    raise ConfigError(f"config key 'data.task': unknown task {d.task!r}")
 
 
 def hsd_splits(cfg: RunConfig):
@@ -56,13 +57,7 @@ def hsd_splits(cfg: RunConfig):
 
 def make_network(cfg: RunConfig, n_inputs: int, n_classes: int):
     m = cfg.model
-    if len(m.delay_init_ms) != 2:
-        raise ValueError(f"config key 'model.delay_init_ms': expected [low, high], got {m.delay_init_ms}")
-    for key in ("w_in", "w_hid", "w_rec", "w_out"):
-        if len(getattr(m, key)) != 2:
-            raise ValueError(f"config key 'model.{key}': expected [mean, sd], got {getattr(m, key)}")
-    if not m.hidden or any(h <= 0 for h in m.hidden):
-        raise ValueError(f"config key 'model.hidden': expected a list of positive layer sizes, got {m.hidden}")
+    check_ranges(cfg)
     return delay_network(n_inputs, n_classes, m.dt, m.hidden, tau_mem=m.tau_mem, tau_syn=m.tau_syn,
                          v_thresh=m.v_thresh, slope_floor=m.slope_floor, readout=m.readout, recurrent=m.recurrent,
                          learn_delays=m.learn_delays,

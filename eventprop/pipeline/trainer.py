@@ -25,24 +25,60 @@ from .tasks import make_datasets, make_network
 KINDS = ("weight", "delay", "position")
 
 
-def prepare_run_dir(out: Path, cfg: RunConfig, resume: bool, force: bool) -> RunConfig:
-    """Create or reopen a run folder; returns the config to use (the stored one when resuming)."""
+def check_run_dir(out: Path, resume: bool, force: bool) -> RunConfig | None:
+    """Whether `out` can hold this run, without touching it; the stored config when resuming."""
     out = Path(out)
     if resume:
         if not (out / "config.toml").exists():
             raise RunError(f"cannot resume: {out} holds no run (no config.toml)")
         return load_config(out / "config.toml")
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise RunError(f"run folder {out} already exists; use --resume to continue it or --force to replace it")
-        shutil.rmtree(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise RunError(f"run folder {out} already exists; use --resume to continue it or --force to replace it")
+    return None
+
+
+def create_run_dir(out: Path, cfg: RunConfig) -> None:
+    """(Re)create the run folder and write the resolved config."""
+    out = Path(out)
     try:
+        if out.exists():
+            shutil.rmtree(out) if out.is_dir() else out.unlink()
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
         (out / "plots").mkdir(exist_ok=True)
         cfg.dump(out / "config.toml")
     except OSError as e:
         raise RunError(f"cannot write to run folder {out}: {e.strerror}") from None
+
+
+def prepare_run_dir(out: Path, cfg: RunConfig, resume: bool, force: bool) -> RunConfig:
+    """Create or reopen a run folder; returns the config to use (the stored one when resuming)."""
+    stored = check_run_dir(out, resume, force)
+    if stored is not None:
+        return stored
+    create_run_dir(out, cfg)
     return cfg
+
+
+def start_run(cfg: RunConfig | None, out: Path, resume: bool = False, force: bool = False, **kwargs) -> "Trainer":
+    """A Trainer ready to fit: datasets, network and kernels are built BEFORE the run folder is created or
+    replaced, so a run that cannot start leaves nothing behind. cfg=None with resume: the stored config."""
+    stored = check_run_dir(out, resume, force)
+    cfg = stored if resume else cfg
+    trainer = Trainer(cfg, out, **kwargs)
+    if resume:
+        trainer.resume()
+    else:
+        create_run_dir(out, cfg)
+    return trainer
+
+
+def _finite_or_null(x):
+    """JSON-safe copy: non-finite floats become null (a bare NaN is not JSON)."""
+    if isinstance(x, dict):
+        return {k: _finite_or_null(v) for k, v in x.items()}
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
 
 
 class Trainer:
@@ -66,6 +102,7 @@ class Trainer:
         self.steps_per_epoch = math.ceil(len(self.train_set) / t.batch_size)
         self.epoch, self.step, self.best_val, self.patience = 0, 0, -1.0, 0
         self.delay_limits = {f"{c.name}.delay": c.max_delay_steps for c in self.net.connections if c.learn_delays}
+        self._silent_warned: set[str] = set()
 
     # ---- schedule -----------------------------------------------------------------------------------------
     def lr_factor(self, kind: str) -> float:
@@ -143,7 +180,7 @@ class Trainer:
                     print(f"epoch {row['epoch']:3d}  loss {row['loss']:.4f}  train {100 * row['train_acc']:.1f}%  "
                           f"val {100 * row['val_acc']:.1f}%  {row['seconds']:.1f}s", flush=True)
                 with metrics_path.open("a") as f:
-                    f.write(json.dumps(row) + "\n")
+                    f.write(json.dumps(_finite_or_null(row)) + "\n")
                 plot_training_curves(metrics_path, self.dir / "plots" / "training.png")
         best = load_checkpoint(self.dir / "best.pt")
         self.model.load_state_dict(best["model"])
@@ -156,7 +193,7 @@ class Trainer:
         t = self.cfg.train
         t0 = time.perf_counter()
         order = np.random.default_rng([self.cfg.seed, self.epoch]).permutation(len(self.train_set))
-        total_loss, correct, seen, spikes, nan_streak = 0.0, 0, 0, 0.0, 0
+        total_loss, correct, seen, spikes, nan_streak, pop_spikes = 0.0, 0, 0, 0.0, 0, {}
         task = None if self.quiet else progress.add_task(
             f"epoch {self.epoch + 1}", total=self.steps_per_epoch, info="")
         for events, labels_np in self.train_set.batches(t.batch_size, order):
@@ -180,16 +217,20 @@ class Trainer:
             nan_streak = 0
             for o in self.optims.values():
                 o.step()
+            self._check_parameters()
             self._clamp_delays()
             self.step += 1
             total_loss += loss.item() * len(labels_np)
             correct += int((readout.argmax(1).cpu().numpy() == labels_np).sum())
             seen += len(labels_np)
             spikes += sum(float(c.detach().sum()) / c.shape[1] for c in run.spike_counts.values())
+            for name, c in run.spike_counts.items():
+                pop_spikes[name] = pop_spikes.get(name, 0.0) + float(c.detach().sum())
             if task is not None:
                 progress.update(task, advance=1, info=f"loss {total_loss / seen:.3f} acc {100 * correct / seen:.1f}%")
         if task is not None:
             progress.remove_task(task)
+        self._warn_silent(pop_spikes)
         self.epoch += 1
         val_acc = self.evaluate(self.val_set)
         if val_acc > self.best_val:
@@ -203,6 +244,22 @@ class Trainer:
         return {"epoch": self.epoch, "loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1),
                 "val_acc": val_acc, "spikes_per_neuron": spikes / max(seen, 1), "lr": lrs,
                 "seconds": time.perf_counter() - t0}
+
+    def _check_parameters(self):
+        """After an update: a non-finite parameter ends the run (the next forward pass would be meaningless)."""
+        for name, p in self.model.named_parameters():
+            if not bool(torch.isfinite(p).all()):
+                lrs = {k: o.param_groups[0]["lr"] for k, o in self.optims.items()}
+                raise RunError(f"epoch {self.epoch + 1}: parameter {name!r} became non-finite after an update "
+                               f"(learning rates {lrs}); lower train.lr or check the inputs")
+
+    def _warn_silent(self, pop_spikes: dict):
+        """Warn once per population when a hidden layer did not spike during a whole epoch."""
+        for name, total in pop_spikes.items():
+            if total == 0 and name not in self._silent_warned:
+                self._silent_warned.add(name)
+                warnings.warn(f"epoch {self.epoch + 1}: hidden population {name!r} did not spike at all; the network "
+                              f"cannot learn through it (raise model.w_in or lower model.v_thresh)", stacklevel=2)
 
     def _clamp_delays(self):
         with torch.no_grad():

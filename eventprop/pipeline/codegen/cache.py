@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from ...errors import RunError
+
 
 def cache_dir() -> Path:
     """$EVENTPROP_CACHE, else ~/.cache/eventprop/kernels."""
@@ -22,12 +24,16 @@ def load_source(source: str, prefix: str):
     if name in sys.modules:
         return sys.modules[name]
     folder = cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.py"
-    if not path.exists() or path.read_text() != source:
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(source)
-        os.replace(tmp, path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text() != source:
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(source)
+            os.replace(tmp, path)
+    except OSError as e:
+        raise RunError(f"kernel cache {folder} is not writable ({e.strerror}); set EVENTPROP_CACHE to a writable "
+                       f"folder") from None
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
