@@ -82,8 +82,8 @@ def deploy(run_dir: Path, target: str = "emulator", samples: int | None = None, 
     idx = _indices(test, samples, None if target == "emulator" else 100)
     fx = quantize(run.net, run.params, percentile=percentile)
     out_dir = Path(run_dir) / "loihi"
+    dep = long_delays.apply(fx, long_delay_mode)     # refuses (mode "error") before anything is written
     write_netx(fx, out_dir / "model.h5")
-    dep = long_delays.apply(fx, long_delay_mode)
     labels = test.labels[idx]
     report = {"target": target, "samples": int(len(idx)), "long_delays": long_delay_mode, "percentile": percentile,
               "n_long_delays": dep.meta["n_long_delays"], "relay_neurons": dep.meta.get("n_relay_neurons", 0),

@@ -78,3 +78,13 @@ def test_parity_reports_corrupt_model_file(trained_run, tmp_path):
     (run / "loihi" / "model.h5").write_bytes(b"garbage")
     r = invoke("parity", run)
     assert r.exit_code == 2 and "not an HDF5 file or corrupt" in r.output
+
+
+def test_refused_deployment_writes_nothing(trained_run, tmp_path):
+    import shutil
+    run = tmp_path / "copy"
+    shutil.copytree(trained_run, run)
+    shutil.rmtree(run / "loihi", ignore_errors=True)
+    r = invoke("deploy", run)
+    assert r.exit_code == 2 and "above Loihi 2's 62 steps" in " ".join(r.output.split())
+    assert not (run / "loihi" / "model.h5").exists()
