@@ -33,5 +33,5 @@ bench: install
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/loihi.py
 
-clean:
-	rm -rf $(VENV) .eventprop_cache
+clean:   # the virtualenv and the kernel cache ($EVENTPROP_CACHE, default ~/.cache/eventprop/kernels)
+	rm -rf $(VENV) "$${EVENTPROP_CACHE:-$$HOME/.cache/eventprop/kernels}"

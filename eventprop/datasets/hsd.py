@@ -2,7 +2,7 @@
 through tonic (`tonic.datasets.SHD` / `SSC` with `save_to=root`). Nothing is downloaded here: missing files raise a
 DataError that says how to fetch them (`eventprop data fetch`).
 
-Layout (../spec/data-and-structure.md): <root>/SHD/shd_{train,test}.h5 (+ the .zip tonic treats as the marker),
+Layout (the SHD/SSC HDF5 files as published): <root>/SHD/shd_{train,test}.h5 (+ the .zip tonic treats as the marker),
 <root>/SSC/ssc_{train,valid,test}.h5; HDF5 spikes/times (vlen float, s), spikes/units (vlen int, < channels),
 labels (int), extra/speaker, extra/keys. Samples are read lazily through tonic, converted to times in ms and
 channel ids, optionally pooled (700 -> 140 with pool = 5) and cut at `duration` ms; they are cached after the first
