@@ -36,7 +36,7 @@ def test_deploy_emulator_and_lava_then_parity(trained_run):
     rep = json.loads((trained_run / "loihi" / "deploy.json").read_text())
     assert rep["samples"] == 40 and 0 <= rep["emulator_acc"] <= 1 and rep["ops"]["totals"]["synaptic_ops"] > 0
     with h5py.File(trained_run / "loihi" / "model.h5") as f:
-        assert f["layer/0/type"][()] == b"input" and f["layer/2/neuron/vThMant"][()] == 1 << 16
+        assert f["layer/0/type"][()] == b"input" and f["layer/2/neuron/vThMant"][()] == (1 << 17) - 1
     r = invoke("deploy", trained_run, "--long-delays", "relay", "--target", "lava-sim", "--samples", "4")
     assert r.exit_code == 0, r.output
     rep = json.loads((trained_run / "loihi" / "deploy.json").read_text())

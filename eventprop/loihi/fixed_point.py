@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 LOIHI_MAX_DELAY = 62          # netx clamps at 62; Loihi 2 holds 6 bits
-READOUT_VTH = 1 << 16         # vThMant of a non-spiking readout (2^16 works on chip, 2^17 does not)
-VTH_MAX = (1 << 17) - 1       # vth is an unsigned 17-bit register
+VTH_MAX = (1 << 17) - 1       # vth is an unsigned 17-bit register (2^17 wraps to 0: fires at once, seen on chip)
+READOUT_VTH = VTH_MAX         # readouts (LI) must never spike: the largest threshold the register holds; v then
+                              # has to pass VTH_MAX << 6 = 2^23 - 64, i.e. the last 63 LSB below its saturation
+READOUT_VTH_FOREIGN = 1 << 16  # netx files from other tools (ml_genn_netx) mark readouts with this threshold
 UV_LIMIT = 1 << 23            # u and v are 24-bit signed
 ACT_SHIFT = 6                 # activation and threshold are MSB-aligned by 6 bits
 

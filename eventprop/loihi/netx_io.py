@@ -14,7 +14,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .fixed_point import READOUT_VTH, FxNetwork, FxPopulation, FxProjection
+from .fixed_point import READOUT_VTH_FOREIGN, FxNetwork, FxPopulation, FxProjection
 from .quantize import DeployError
 
 FORMAT = "eventprop-netx-1"
@@ -134,7 +134,7 @@ def read_netx(path: Path, dt: float = 1.0) -> FxNetwork:
                     raise DeployError(f"{path}: layer {i + 1} has neuron type {ntype!r}; only CUBA is supported")
                 size = int(np.prod(g["shape"][()]))
                 vth = int(n["vThMant"][()])
-                kind = info.get("kind", "readout" if vth >= READOUT_VTH else "lif")
+                kind = info.get("kind", "readout" if vth >= READOUT_VTH_FOREIGN else "lif")
                 name = info.get("name", f"layer{i + 1}")
                 pops.append(FxPopulation(name, kind, size, du=int(n["iDecay"][()]) - 1, dv=int(n["vDecay"][()]),
                                          vth=vth, scale=info.get("scale", 1.0), readout=info.get("readout", ""),
