@@ -31,7 +31,7 @@ def gradients(dt, recurrent, T, w_in, seed, floor):
     run = model.run(batch)
     torch.nn.functional.cross_entropy(5 * run.readouts["out"], labels).backward()
     grads = {n: p.grad.numpy() / (dt if n.endswith(".delay") else 1.0) for n, p in model.named_parameters()}
-    return grads, float(run.spike_counts["hid"].mean())
+    return grads, float(run.spike_counts["hid"].detach().mean())
 
 
 def cos(a, b):
