@@ -15,7 +15,6 @@ import numpy as np
 
 from ..errors import DeployError
 from ..models import LeakyIntegrate, LeakyIntegrateFire, Network, SpikeInput
-from ..models.network import POSITION_EPS
 from .fixed_point import READOUT_VTH, VTH_MAX, FxNetwork, FxPopulation, FxProjection
 
 
@@ -26,16 +25,14 @@ def float_delays(conn, params: dict) -> np.ndarray:
     ps = np.asarray(params[f"{conn.source.name}.position"], dtype=np.float64)
     pt = np.asarray(params[f"{conn.target.name}.position"], dtype=np.float64)
     if conn.sparse:
-        diff = pt[params[f"{conn.name}.post_ind"]] - ps[params[f"{conn.name}.pre_ind"]]
-    else:
-        diff = pt[None, :, :] - ps[:, None, :]
-    return np.sqrt(POSITION_EPS + (diff ** 2).sum(-1)) / (conn.velocity * conn.network.dt)
+        return conn.spatial_delays(ps, pt, params[f"{conn.name}.pre_ind"], params[f"{conn.name}.post_ind"])
+    return conn.spatial_delays(ps, pt)
 
 
 def _synapse_list(conn, params: dict):
     """(pre, post, weight, delay) in CSR order; delays rounded and clamped as in the float forward pass."""
     w = np.asarray(params[f"{conn.name}.weight"], dtype=np.float64)
-    d = np.clip(np.floor(float_delays(conn, params) + 0.5), 0, conn.max_delay_steps).astype(np.int64)
+    d = conn.rounded_delays(float_delays(conn, params)).astype(np.int64)
     if conn.sparse:
         return (np.asarray(params[f"{conn.name}.pre_ind"], np.int64),
                 np.asarray(params[f"{conn.name}.post_ind"], np.int64), w, d)

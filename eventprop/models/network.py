@@ -212,6 +212,21 @@ class Connection:
         """True when any synapse can have a non-zero delay."""
         return self.max_delay_steps > 0
 
+    # The two delay rules, in one place for every consumer (float engine, quantiser). They take numpy arrays or torch
+    # tensors alike, so positions get their gradients through `spatial_delays` under autograd.
+    def spatial_delays(self, source_pos, target_pos, pre_ind=None, post_ind=None):
+        """Delays (timesteps) of a spatial connection: sqrt(eps + |p_target - p_source|^2) / (velocity dt), in the
+        parameter layout ([N_pre, N_post], or per synapse [S] for sparse connections with pre_ind / post_ind)."""
+        if self.sparse:
+            diff = target_pos[post_ind] - source_pos[pre_ind]
+        else:
+            diff = target_pos[None, :, :] - source_pos[:, None, :]
+        return (POSITION_EPS + (diff ** 2).sum(-1)) ** 0.5 / (self.velocity * self.network.dt)
+
+    def rounded_delays(self, delays):
+        """The integer step delays the forward pass uses: floor(d + 0.5) clamped to [0, max_delay_steps]."""
+        return ((delays + 0.5) // 1).clip(0, self.max_delay_steps)
+
     def instantiate(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         what = f"Connection {self.name!r}"
         n_pre, n_post = self.source.size, self.target.size

@@ -1,9 +1,9 @@
 """torch bridge: `compile(net)` -> an nn.Module whose backward() runs the EventProp adjoint.
 
 Parameters are named `<conn>.weight`, `<conn>.delay` (when learned) and `<pop>.position` (when learned).
-Delays are in timesteps; the forward pass uses floor(d + 0.5) clamped to [0, max_delay_steps], gradients are taken
-w.r.t. the real value. Spatial delays sqrt(eps + |p_post - p_pre|^2) / (velocity dt) are built in torch, so positions
-get their gradients from autograd through that map.
+Delays are in timesteps; the forward pass uses Connection.rounded_delays (floor(d + 0.5) clamped to
+[0, max_delay_steps]), gradients are taken w.r.t. the real value. Spatial delays (Connection.spatial_delays) are built
+on the torch position parameters, so positions get their gradients from autograd through that map.
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from torch import nn
 
 from ..errors import ModelError
 from ..models import Network
-from ..models.network import POSITION_EPS
 from .engine import Engine, ForwardRecord
 from .inputs import to_kernel_inputs
 from .readouts import reduce
@@ -137,10 +136,8 @@ class EventPropModule(nn.Module):
             return holder.delay
         ps, pt = getattr(self, c.source.name).position, getattr(self, c.target.name).position
         if c.sparse:
-            diff = pt[holder.post_ind] - ps[holder.pre_ind]
-        else:
-            diff = pt[None, :, :] - ps[:, None, :]
-        return torch.sqrt(POSITION_EPS + (diff ** 2).sum(-1)) / (c.velocity * self.net.dt)
+            return c.spatial_delays(ps, pt, holder.pre_ind, holder.post_ind)
+        return c.spatial_delays(ps, pt)
 
     def _kernel_params(self, tensors) -> dict:
         """Weights, rounded delays and sparse CSR layout, computed in torch on the parameters' device; numpy views
@@ -154,8 +151,7 @@ class EventPropModule(nn.Module):
             if plan_c.delayed:
                 if not bool(torch.isfinite(d).all()):
                     raise ModelError(f"Connection {c.name!r}: delays hold non-finite values (NaN or inf)")
-                steps = torch.floor(d.detach().double() + 0.5)
-                out[f"d_{plan_c.index}"] = steps.clamp(0, plan_c.max_delay).to(torch.int32).contiguous()
+                out[f"d_{plan_c.index}"] = c.rounded_delays(d.detach().double()).to(torch.int32).contiguous()
             if plan_c.sparse:   # derived from the buffers each call, so loaded or regrown structures take effect
                 holder = getattr(self, c.name)
                 bounds = torch.arange(c.source.size + 1, device=holder.pre_ind.device)

@@ -23,6 +23,7 @@ As dt -> 0 this is continuous EventProp's jump lambda_V^- = lambda_V^+ + (theta 
 U_t - V_{t-1} = (1 - alpha)(I_t - V_{t-1}) is computed in that form (no cancellation at fine dt), with I_t - V_{t-1}
 floored at slope_floor * theta (LeakyIntegrateFire.slope_floor: bounds the sensitivity of grazing crossings).
 
+Trial end: G(s) = 0 for arrivals at s >= T (they never act), so D(T) = -G(T - 1) / 2, the integer-step difference.
 A spike record holds, besides step and neuron: gb = f / (U - V_prev), ga = (1 - f) / (U - V_prev) and
 q = (1 - alpha) I_t. D(s) for s = t + 1 uses Lambda_U(t) before the jumps of step t (those jumps need D first).
 State arrays are named V_k, insyn_g, ring_g (forward) and lamV_k (Lambda_V, then Lambda_U), pend_k (P), lamS_g (G),
