@@ -136,42 +136,26 @@ def _build(cls, data: dict, prefix: str):
 
 
 SYNTHETIC = ("yinyang", "sequence")      # tasks whose sets are generated: every split needs a size
-RANGES = [  # key, test, what it must be
-    ("model.dt", lambda v: v > 0, "> 0 (ms)"),
-    ("model.tau_mem", lambda v: v > 0, "> 0 (ms)"),
-    ("model.tau_syn", lambda v: v > 0, "> 0 (ms)"),
-    ("model.v_thresh", lambda v: v > 0, "> 0"),
-    ("model.slope_floor", lambda v: v >= 0, ">= 0"),
-    ("model.max_delay_ms", lambda v: v >= 0, ">= 0 (ms)"),
-    ("train.epochs", lambda v: v >= 1, ">= 1"),
-    ("train.batch_size", lambda v: v >= 1, ">= 1"),
-    ("train.lr", lambda v: v > 0, "> 0"),
-    ("train.lr_start", lambda v: v > 0, "> 0"),
-    ("train.ease_in_epochs", lambda v: v >= 0, ">= 0"),
-    ("train.lr_delay", lambda v: v >= 0, ">= 0"),
-    ("train.lr_position", lambda v: v >= 0, ">= 0"),
-    ("train.reg_lambda", lambda v: v >= 0, ">= 0"),
-    ("train.reg_nu", lambda v: v >= 0, ">= 0"),
-    ("train.loss_scale", lambda v: v > 0, "> 0"),
-    ("train.early_stop_patience", lambda v: v >= 1, ">= 1"),
-    ("train.nan_abort_after", lambda v: v >= 1, ">= 1"),
-    ("data.n_train", lambda v: v >= 0, ">= 0"),
-    ("data.n_val", lambda v: v >= 0, ">= 0"),
-    ("data.n_test", lambda v: v >= 0, ">= 0"),
-    ("data.duration", lambda v: v > 0, "> 0 (ms)"),
-    ("data.pool", lambda v: v >= 1, ">= 1"),
-    ("data.shift", lambda v: v >= 0, ">= 0"),
-    ("data.blend", lambda v: 0 <= v <= 1, "in [0, 1]"),
+RANGES = [  # (what the value must be, test, keys)
+    ("> 0", lambda v: v > 0, ("model.dt", "model.tau_mem", "model.tau_syn", "model.v_thresh", "train.lr",
+                              "train.lr_start", "train.loss_scale", "data.duration")),
+    (">= 0", lambda v: v >= 0, ("model.slope_floor", "model.max_delay_ms", "train.ease_in_epochs", "train.lr_delay",
+                                "train.lr_position", "train.reg_lambda", "train.reg_nu", "data.n_train", "data.n_val",
+                                "data.n_test", "data.shift")),
+    (">= 1", lambda v: v >= 1, ("train.epochs", "train.batch_size", "train.early_stop_patience",
+                                "train.nan_abort_after", "data.pool")),
+    ("in [0, 1]", lambda v: 0 <= v <= 1, ("data.blend",)),
 ]
 
 
 def check_ranges(cfg: RunConfig) -> None:
     """Value ranges and consistency, checked when a config is loaded (before any folder or kernel exists)."""
-    for key, ok, what in RANGES:
-        section, name = key.split(".")
-        value = getattr(getattr(cfg, section), name)
-        if not ok(value):
-            raise ConfigError(f"config key {key!r}: must be {what}, got {value!r}")
+    for what, ok, keys in RANGES:
+        for key in keys:
+            section, name = key.split(".")
+            value = getattr(getattr(cfg, section), name)
+            if not ok(value):
+                raise ConfigError(f"config key {key!r}: must be {what}, got {value!r}")
     m, d = cfg.model, cfg.data
     if any(h < 1 for h in m.hidden) or not m.hidden:
         raise ConfigError(f"config key 'model.hidden': expected a list of positive layer sizes, got {m.hidden}")
