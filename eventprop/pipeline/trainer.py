@@ -223,9 +223,10 @@ class Trainer:
             total_loss += loss.item() * len(labels_np)
             correct += int((readout.argmax(1).cpu().numpy() == labels_np).sum())
             seen += len(labels_np)
-            spikes += sum(float(c.detach().sum()) / c.shape[1] for c in run.spike_counts.values())
             for name, c in run.spike_counts.items():
-                pop_spikes[name] = pop_spikes.get(name, 0.0) + float(c.detach().sum())
+                total = float(c.detach().sum())
+                pop_spikes[name] = pop_spikes.get(name, 0.0) + total
+                spikes += total / c.shape[1]
             if task is not None:
                 progress.update(task, advance=1, info=f"loss {total_loss / seen:.3f} acc {100 * correct / seen:.1f}%")
         if task is not None:
