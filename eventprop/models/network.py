@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import ModelError
 from .connectivity import Dense
 from .initialisers import Initialiser, materialise, value_bounds
-from .neurons import LeakyIntegrate, LeakyIntegrateFire, NeuronModel, SpikeInput
+from .neurons import LeakyIntegrate, NeuronModel, SpikeInput
 from .synapses import Exponential
 
 _ACTIVE: list["Network"] = []

@@ -15,7 +15,7 @@ from torch import nn
 
 from ..errors import ModelError
 from ..models import Network
-from .engine import Engine, ForwardRecord
+from .engine import Engine
 from .inputs import to_kernel_inputs
 from .readouts import reduce
 
