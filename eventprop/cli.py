@@ -174,6 +174,57 @@ def bench_cmd(run, samples, lava_samples, timeout):
     console.print(f"wrote {run / 'loihi' / 'bench.json'} and {run / 'plots' / 'energy.png'}")
 
 
+def _fmt(x, spec=".3f"):
+    return "-" if x is None else format(x, spec)
+
+
+def _analysis_table(name: str, rep: dict) -> Table:
+    table = Table(title=f"{name}: what emerged (initial -> trained)")
+    table.add_column("measure")
+    table.add_column("initial", justify="right")
+    table.add_column("trained", justify="right")
+    g0, g1 = rep["graph"]["initial"], rep["graph"]["trained"]
+    for key, label in (("clustering", "clustering C"), ("path_length", "path length L"),
+                       ("sigma", "small-world sigma"), ("omega", "small-world omega"), ("modularity", "modularity Q")):
+        table.add_row(label, _fmt(g0[key]), _fmt(g1[key]))
+    for conn, loc in rep["locality"]["trained"].items():
+        start = rep["locality"]["initial"][conn]
+        table.add_row(f"{conn}: Spearman(|w|, distance)", _fmt(start["spearman_w_distance"]),
+                      _fmt(loc["spearman_w_distance"]))
+        table.add_row(f"{conn}: |w| share from {loc['k']} nearest (chance {loc['knn_chance']:.2f})",
+                      _fmt(start["knn_weight_share"]), _fmt(loc["knn_weight_share"]))
+    sp = rep["specialisation"]
+    table.add_row("hidden0 active neurons / selectivity", "",
+                  f"{sp['active_neurons']}/{sp['neurons']} / {_fmt(sp['mean_selectivity'], '.2f')}")
+    for key, label in (("moran_preference", "Moran's I class preference (p)"),
+                       ("moran_selectivity", "Moran's I selectivity (p)")):
+        if key in sp:
+            table.add_row(label, "", f"{sp[key]['I']:.3f} ({sp[key]['p_value']:.3g})")
+    if "community_class_ami" in sp:
+        table.add_row("communities vs class preference (AMI)", "", _fmt(sp["community_class_ami"]))
+    table.caption = f"graph: {g1['scope']}, strongest {100 * g1['density']:g} % of |w|"
+    return table
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--density", type=float, default=0.1, show_default=True, help="share of strongest |w| kept as edges")
+@click.option("--permutations", type=int, default=999, show_default=True, help="label shuffles for Moran's I p-values")
+@click.option("--k", type=int, default=8, show_default=True, help="nearest neighbours (locality, Moran weights)")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the random references and shuffles")
+def analyze(run, density, permutations, k, seed):
+    """Layouts, small-world and modularity, locality and class specialisation of RUN's trained network."""
+    from .analyze import analyze as run_analysis
+    try:
+        with console.status("analysing (random and lattice reference graphs, test-set spike counts)"):
+            rep = run_analysis(run, density, permutations, k, seed)
+    except EventpropError as e:
+        _fail(str(e))
+    console.print(_analysis_table(str(run), rep))
+    console.print(f"wrote {run / 'analysis' / 'network.json'}" +
+                  (f" and {run / 'plots'}/layout_*.png" if (run / "plots" / "layout_trained.png").exists() else ""))
+
+
 @main.group()
 def data():
     """Prepare and inspect datasets (SHD/SSC via tonic, offline spoken digits)."""

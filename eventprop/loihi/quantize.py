@@ -20,13 +20,7 @@ from .fixed_point import READOUT_VTH, VTH_MAX, FxNetwork, FxPopulation, FxProjec
 
 def float_delays(conn, params: dict) -> np.ndarray:
     """Real-valued delays (timesteps) of a connection, in its parameter layout ([N_pre, N_post] or [S])."""
-    if not conn.spatial:
-        return np.asarray(params[f"{conn.name}.delay"], dtype=np.float64)
-    ps = np.asarray(params[f"{conn.source.name}.position"], dtype=np.float64)
-    pt = np.asarray(params[f"{conn.target.name}.position"], dtype=np.float64)
-    if conn.sparse:
-        return conn.spatial_delays(ps, pt, params[f"{conn.name}.pre_ind"], params[f"{conn.name}.post_ind"])
-    return conn.spatial_delays(ps, pt)
+    return np.asarray(conn.delays(lambda key: np.asarray(params[key])), dtype=np.float64)
 
 
 def _synapse_list(conn, params: dict):

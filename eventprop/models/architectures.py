@@ -1,8 +1,30 @@
-"""Reference architectures: input -> LIF hidden layer(s) (optionally recurrent) -> LI readout, with delays."""
+"""Reference architectures: input -> LIF hidden layer(s) (optionally recurrent) -> LI readout, with delays, optionally
+in space (delays = distance / velocity between positioned populations)."""
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..models import (Connection, Dense, Exponential, LeakyIntegrate, LeakyIntegrateFire, Network, Normal,
                       Population, SpikeInput, Uniform)
+
+
+@dataclass(frozen=True)
+class Space:
+    """Which populations carry positions and how they start. groups: subset of ("input", "hidden", "output");
+    init: an Initialiser for every placed population, or a dict population name -> [size, dims] array."""
+    dims: int
+    velocity: float                      # position units per ms
+    groups: tuple[str, ...] = ("input", "hidden", "output")
+    init: Any = field(default_factory=lambda: Uniform(0.0, 1.0))
+    learn_positions: bool = True
+    free_delays: bool = False            # a learned per-synapse offset on top of each spatial delay
+
+    def position(self, group: str, name: str):
+        if group not in self.groups:
+            return {}
+        init = self.init[name] if isinstance(self.init, dict) else self.init
+        return dict(position=init, dims=self.dims, learn_position=self.learn_positions)
 
 
 def delay_network(n_inputs: int, n_classes: int, dt: float, hidden: list[int], tau_mem: float = 20.0,
@@ -11,24 +33,36 @@ def delay_network(n_inputs: int, n_classes: int, dt: float, hidden: list[int], t
                   recurrent: bool = False, learn_delays: bool = True, max_delay_ms: float = 0.0,
                   delay_init_ms: tuple[float, float] = (0.0, 0.0), w_in: tuple[float, float] = (0.0, 1.0),
                   w_hid: tuple[float, float] = (0.0, 0.1), w_rec: tuple[float, float] = (0.0, 0.02),
-                  w_out: tuple[float, float] = (0.0, 0.1)) -> Network:
+                  w_out: tuple[float, float] = (0.0, 0.1), space: Space | None = None) -> Network:
     """Feed-forward delays on every input->hidden and hidden->hidden connection; names: in_hid, hid0_hid1, ...,
-    hid{k}_rec (recurrent), hid_out. Initial weights are Normal(mean, sd) from the given pairs."""
+    hid{k}_rec (recurrent), hid_out; populations input, hidden0, ..., output. Initial weights are Normal(mean, sd)
+    from the given pairs. With `space`, every connection whose two ends are placed takes its delays from the
+    positions (up to max_delay_ms), the others keep the rules above."""
     max_delay = int(round(max_delay_ms / dt))
     lo, hi = (min(int(round(x / dt)), max_delay) for x in delay_init_ms)
+    place = (lambda group, name: space.position(group, name)) if space else (lambda group, name: {})
+
+    def connect(src, tgt, weight, name, free_delays: bool):
+        if src.position is not None and tgt.position is not None:
+            Connection(src, tgt, Dense(weight=Normal(*weight)), Exponential(tau_syn), max_delay_steps=max_delay,
+                       learn_delays=space.free_delays, delay_from_positions=space.velocity, name=name)
+        elif free_delays:
+            Connection(src, tgt, Dense(weight=Normal(*weight), delay=Uniform(lo, hi)), Exponential(tau_syn),
+                       max_delay_steps=max_delay, learn_delays=learn_delays and max_delay > 0, name=name)
+        else:
+            Connection(src, tgt, Dense(weight=Normal(*weight)), Exponential(tau_syn), name=name)
+
     net = Network(dt=dt)
     with net:
-        src = Population(SpikeInput(), n_inputs, name="input")
+        src = Population(SpikeInput(), n_inputs, name="input", **place("input", "input"))
         for k, size in enumerate(hidden):
             lif = LeakyIntegrateFire(v_thresh=v_thresh, tau_mem=tau_mem, slope_floor=slope_floor)
-            pop = Population(lif, size, name=f"hidden{k}")
-            w = w_in if k == 0 else w_hid
-            Connection(src, pop, Dense(weight=Normal(*w), delay=Uniform(lo, hi)), Exponential(tau_syn),
-                       max_delay_steps=max_delay, learn_delays=learn_delays and max_delay > 0,
-                       name="in_hid" if k == 0 else f"hid{k - 1}_hid{k}")
+            pop = Population(lif, size, name=f"hidden{k}", **place("hidden", f"hidden{k}"))
+            connect(src, pop, w_in if k == 0 else w_hid, "in_hid" if k == 0 else f"hid{k - 1}_hid{k}", True)
             if recurrent:
-                Connection(pop, pop, Dense(weight=Normal(*w_rec)), Exponential(tau_syn), name=f"hid{k}_rec")
+                connect(pop, pop, w_rec, f"hid{k}_rec", False)
             src = pop
-        out = Population(LeakyIntegrate(tau_mem=tau_mem, readout=readout), n_classes, name="output")
-        Connection(src, out, Dense(weight=Normal(*w_out)), Exponential(tau_syn), name="hid_out")
+        out = Population(LeakyIntegrate(tau_mem=tau_mem, readout=readout), n_classes, name="output",
+                         **place("output", "output"))
+        connect(src, out, w_out, "hid_out", False)
     return net

@@ -139,7 +139,8 @@ class Connection:
     """Synapses from `source` to `target`.
 
     max_delay_steps: largest delay (timesteps) the ring buffers hold; delays are clamped to [0, max_delay_steps].
-    learn_delays: delays become a trainable parameter `<name>.delay`.
+    learn_delays: delays become a trainable parameter `<name>.delay`; on a spatial connection that parameter is a
+        free per-synapse offset (initially 0) added to the spatial delay ("positions and free delays").
     delay_from_positions: conduction velocity (position units per ms); the delay of each synapse is then
         sqrt(eps + |p_target - p_source|^2) / velocity / dt timesteps, and both populations need positions.
     """
@@ -172,9 +173,6 @@ class Connection:
             if source.dims != target.dims:
                 raise ModelError(f"{label}: position dims differ ({source.name}: {source.dims}, "
                                  f"{target.name}: {target.dims})")
-            if learn_delays:
-                raise ModelError(f"{label}: learn_delays and delay_from_positions exclude each other "
-                                 f"(spatial delays are learned through positions)")
         else:
             bounds = value_bounds(connectivity.delay)
             if bounds is not None and (bounds[0] < 0 or bounds[1] > max_delay_steps):
@@ -212,16 +210,29 @@ class Connection:
         """True when any synapse can have a non-zero delay."""
         return self.max_delay_steps > 0
 
-    # The two delay rules, in one place for every consumer (float engine, quantiser). They take numpy arrays or torch
-    # tensors alike, so positions get their gradients through `spatial_delays` under autograd.
-    def spatial_delays(self, source_pos, target_pos, pre_ind=None, post_ind=None):
-        """Delays (timesteps) of a spatial connection: sqrt(eps + |p_target - p_source|^2) / (velocity dt), in the
-        parameter layout ([N_pre, N_post], or per synapse [S] for sparse connections with pre_ind / post_ind)."""
+    # The delay rules, in one place for every consumer (float engine, quantiser, connection cost, analysis). They take
+    # numpy arrays or torch tensors alike, so positions get their gradients through them under autograd.
+    def distances(self, source_pos, target_pos, pre_ind=None, post_ind=None):
+        """sqrt(eps + |p_target - p_source|^2) per synapse, in the parameter layout ([N_pre, N_post], or [S] for
+        sparse connections with pre_ind / post_ind)."""
         if self.sparse:
             diff = target_pos[post_ind] - source_pos[pre_ind]
         else:
             diff = target_pos[None, :, :] - source_pos[:, None, :]
-        return (POSITION_EPS + (diff ** 2).sum(-1)) ** 0.5 / (self.velocity * self.network.dt)
+        return (POSITION_EPS + (diff ** 2).sum(-1)) ** 0.5
+
+    def spatial_delays(self, source_pos, target_pos, pre_ind=None, post_ind=None):
+        """Delays (timesteps) a spatial connection's geometry gives: distance / (velocity dt)."""
+        return self.distances(source_pos, target_pos, pre_ind, post_ind) / (self.velocity * self.network.dt)
+
+    def delays(self, param):
+        """Real-valued delays (timesteps) in the parameter layout; `param(key)` returns a parameter by its name
+        (numpy or torch). Free delays: `<name>.delay`; spatial: from positions, plus the free offset if learned."""
+        if not self.spatial:
+            return param(f"{self.name}.delay")
+        pre, post = (param(f"{self.name}.pre_ind"), param(f"{self.name}.post_ind")) if self.sparse else (None, None)
+        d = self.spatial_delays(param(f"{self.source.name}.position"), param(f"{self.target.name}.position"), pre, post)
+        return d + param(f"{self.name}.delay") if self.learn_delays else d
 
     def rounded_delays(self, delays):
         """The integer step delays the forward pass uses: floor(d + 0.5) clamped to [0, max_delay_steps]."""
@@ -250,6 +261,8 @@ class Connection:
                 raise ModelError(f"{what}: delays drawn in [{d.min():.3g}, {d.max():.3g}] lie outside "
                                  f"[0, max_delay_steps={self.max_delay_steps}]")
             out[f"{self.name}.delay"] = d
+        elif self.learn_delays:
+            out[f"{self.name}.delay"] = np.zeros(shape)   # free offset on top of the spatial delay
         return out
 
     def __repr__(self):

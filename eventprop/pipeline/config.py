@@ -73,11 +73,27 @@ class TrainConfig:
 
 
 @dataclass
+class SpaceConfig:
+    """Neurons in space: the delay of a synapse between two positioned populations is distance / velocity.
+    Positions train with their own Adam optimiser (train.lr_position)."""
+    dims: int = 0                       # 0: no space; 1..4: coordinates per neuron
+    velocity: float = 1.0               # conduction velocity, position units per ms
+    populations: list[str] = field(default_factory=lambda: ["input", "hidden", "output"])   # which carry positions
+    init: str = "uniform"               # uniform in [0, extent]^dims | gaussian (sd = extent) | layout (file)
+    extent: float = 1.0
+    layout: str = ""                    # init = "layout": .npz with a [size, dims] array per population name
+    learn_positions: bool = True
+    free_delays: bool = False           # also learn a free per-synapse delay offset on spatial connections
+    cost: float = 0.0                   # connection cost: cost * sum |w_ij| * distance_ij over spatial connections
+
+
+@dataclass
 class RunConfig:
     seed: int = 0
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    space: SpaceConfig = field(default_factory=SpaceConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -87,7 +103,7 @@ class RunConfig:
 
 
 CHOICES = {"data.task": ("yinyang", "sequence", "shd", "ssc", "spoken-digits"), "train.schedule": ("none", "cosine", "onecycle"),
-           "train.dtype": ("float32", "float64"),
+           "train.dtype": ("float32", "float64"), "space.init": ("uniform", "gaussian", "layout"),
            "model.readout": ("avg_var_exp_weight", "avg_var", "sum_var", "max_var")}
 
 
@@ -145,7 +161,11 @@ RANGES = [  # (what the value must be, test, keys)
     (">= 1", lambda v: v >= 1, ("train.epochs", "train.batch_size", "train.early_stop_patience",
                                 "train.nan_abort_after", "data.pool")),
     ("in [0, 1]", lambda v: 0 <= v <= 1, ("data.blend",)),
+    ("in 0..4", lambda v: 0 <= v <= 4, ("space.dims",)),
+    ("> 0", lambda v: v > 0, ("space.velocity", "space.extent")),
+    (">= 0", lambda v: v >= 0, ("space.cost",)),
 ]
+SPACE_GROUPS = ("input", "hidden", "output")
 
 
 def check_ranges(cfg: RunConfig) -> None:
@@ -171,6 +191,40 @@ def check_ranges(cfg: RunConfig) -> None:
             if getattr(d, key) < 1:
                 raise ConfigError(f"config key 'data.{key}': task {d.task!r} generates its sets, so each needs a "
                                   f"size >= 1, got {getattr(d, key)}")
+    _check_space(cfg)
+
+
+def _check_space(cfg: RunConfig) -> None:
+    sp, m = cfg.space, cfg.model
+    if sp.dims == 0:
+        default = SpaceConfig()
+        changed = [f.name for f in dataclasses.fields(sp) if getattr(sp, f.name) != getattr(default, f.name)]
+        if changed:
+            raise ConfigError(f"config key 'space.{changed[0]}' is set but space.dims = 0 (no space); set space.dims "
+                              f"to 1..4 to place neurons in space")
+        return
+    bad = [p for p in sp.populations if p not in SPACE_GROUPS]
+    if bad or len(set(sp.populations)) != len(sp.populations):
+        raise ConfigError(f"config key 'space.populations': expected distinct names from {SPACE_GROUPS}, "
+                          f"got {sp.populations}")
+    placed = set(sp.populations)
+    if not ({"input", "hidden"} <= placed or {"hidden", "output"} <= placed or
+            ("hidden" in placed and (m.recurrent or len(m.hidden) > 1))):
+        raise ConfigError(f"config key 'space.populations': {sp.populations} places no connection in space (both "
+                          f"ends of a connection need positions)")
+    if m.max_delay_ms <= 0:
+        raise ConfigError("config key 'model.max_delay_ms': spatial delays need a delay range > 0, got "
+                          f"{m.max_delay_ms}")
+    if (sp.init == "layout") != bool(sp.layout):
+        raise ConfigError("config key 'space.layout': give a layout file exactly when space.init = 'layout' "
+                          f"(init {sp.init!r}, layout {sp.layout!r})")
+    if sp.init == "layout" and not Path(sp.layout).expanduser().is_file():
+        raise ConfigError(f"config key 'space.layout': file {sp.layout!r} does not exist")
+    if sp.init == "uniform" and sp.extent * math.sqrt(sp.dims) / sp.velocity > m.max_delay_ms:
+        raise ConfigError(f"config key 'space.velocity': the initial box's diagonal (extent * sqrt(dims) = "
+                          f"{sp.extent * math.sqrt(sp.dims):.3g}) at velocity {sp.velocity:g} needs delays up to "
+                          f"{sp.extent * math.sqrt(sp.dims) / sp.velocity:.3g} ms > model.max_delay_ms = "
+                          f"{m.max_delay_ms:g}; raise space.velocity or model.max_delay_ms")
 
 
 def from_dict(data: dict) -> RunConfig:

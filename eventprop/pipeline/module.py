@@ -102,7 +102,7 @@ class EventPropModule(nn.Module):
             else:
                 shape = (c.source.size, c.target.size)
             holder.weight = nn.Parameter(self._tensor(params, f"{c.name}.weight", shape))
-            if not c.spatial:
+            if not c.spatial or c.learn_delays:
                 delay = self._tensor(params, f"{c.name}.delay", shape)
                 if c.learn_delays:
                     holder.delay = nn.Parameter(delay)
@@ -130,14 +130,32 @@ class EventPropModule(nn.Module):
     # ---- delays ------------------------------------------------------------------------------------------
     def delays(self, name: str) -> torch.Tensor:
         """Real-valued delays (timesteps) of a connection: its parameter/buffer, or derived from positions."""
-        c = self.net.connection(name)
-        holder = getattr(self, name)
-        if not c.spatial:
-            return holder.delay
-        ps, pt = getattr(self, c.source.name).position, getattr(self, c.target.name).position
-        if c.sparse:
-            return c.spatial_delays(ps, pt, holder.pre_ind, holder.post_ind)
-        return c.spatial_delays(ps, pt)
+        return self.net.connection(name).delays(self._param)
+
+    def _param(self, key: str) -> torch.Tensor:
+        """A parameter or buffer by its dictionary name, e.g. `in_hid.weight`, `hidden0.position`."""
+        owner, attr = key.split(".")
+        return getattr(getattr(self, owner), attr)
+
+    def connection_cost(self) -> torch.Tensor | None:
+        """sum |w_ij| * distance_ij over the spatial connections (None when there are none); differentiable in the
+        weights and the positions."""
+        terms = []
+        for c in self.net.connections:
+            if c.spatial:
+                pre, post = (self._param(f"{c.name}.pre_ind"), self._param(f"{c.name}.post_ind")) if c.sparse \
+                    else (None, None)
+                dist = c.distances(self._param(f"{c.source.name}.position"),
+                                   self._param(f"{c.target.name}.position"), pre, post)
+                terms.append((self._param(f"{c.name}.weight").abs() * dist).sum())
+        return torch.stack(terms).sum() if terms else None
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Trained values per kind: weights, delays (free, per synapse), positions (neurons x dims)."""
+        counts = {"weight": 0, "delay": 0, "position": 0}
+        for name, p in self.named_parameters():
+            counts[name.rsplit(".", 1)[1]] += p.numel()
+        return counts
 
     def _kernel_params(self, tensors) -> dict:
         """Weights, rounded delays and sparse CSR layout, computed in torch on the parameters' device; numpy views

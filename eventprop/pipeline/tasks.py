@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -9,7 +10,8 @@ from ..datasets import sequences, yinyang_splits
 from ..datasets.augment import Augment
 from ..datasets.hsd import HSDDataset, speaker_split
 from ..errors import ConfigError
-from ..models.architectures import delay_network
+from ..models import Normal, Uniform
+from ..models.architectures import Space, delay_network
 from .config import RunConfig, check_ranges
 
 
@@ -55,11 +57,43 @@ def hsd_splits(cfg: RunConfig):
     return tuple(out)
 
 
+def make_space(cfg: RunConfig, sizes: dict[str, int]) -> Space | None:
+    """The config's [space] section as the architecture's Space (None without space); `sizes`: population sizes,
+    against which a layout file is checked."""
+    sp = cfg.space
+    if sp.dims == 0:
+        return None
+    if sp.init == "layout":
+        init = _read_layout(Path(sp.layout).expanduser(), sp.dims, sizes, cfg.space.populations)
+    else:
+        init = Uniform(0.0, sp.extent) if sp.init == "uniform" else Normal(0.0, sp.extent)
+    return Space(sp.dims, sp.velocity, tuple(sp.populations), init, sp.learn_positions, sp.free_delays)
+
+
+def _read_layout(path: Path, dims: int, sizes: dict[str, int], groups) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path) as f:
+            arrays = {k: np.asarray(f[k], dtype=np.float64) for k in f.files}
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"config key 'space.layout': cannot read {path} as .npz: {e}") from None
+    for name, size in sizes.items():
+        group = "hidden" if name.startswith("hidden") else name
+        if group not in groups:
+            continue
+        if name not in arrays:
+            raise ConfigError(f"config key 'space.layout': {path} has no array {name!r} (has {sorted(arrays)})")
+        if arrays[name].shape != (size, dims) or not np.all(np.isfinite(arrays[name])):
+            raise ConfigError(f"config key 'space.layout': array {name!r} must be finite with shape {(size, dims)}, "
+                              f"got {arrays[name].shape}")
+    return arrays
+
+
 def make_network(cfg: RunConfig, n_inputs: int, n_classes: int):
     m = cfg.model
     check_ranges(cfg)
+    sizes = {"input": n_inputs, **{f"hidden{k}": h for k, h in enumerate(m.hidden)}, "output": n_classes}
     return delay_network(n_inputs, n_classes, m.dt, m.hidden, tau_mem=m.tau_mem, tau_syn=m.tau_syn,
                          v_thresh=m.v_thresh, slope_floor=m.slope_floor, readout=m.readout, recurrent=m.recurrent,
                          learn_delays=m.learn_delays,
                          max_delay_ms=m.max_delay_ms, delay_init_ms=tuple(m.delay_init_ms), w_in=tuple(m.w_in),
-                         w_hid=tuple(m.w_hid), w_rec=tuple(m.w_rec), w_out=tuple(m.w_out))
+                         w_hid=tuple(m.w_hid), w_rec=tuple(m.w_rec), w_out=tuple(m.w_out), space=make_space(cfg, sizes))

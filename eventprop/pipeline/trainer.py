@@ -129,6 +129,8 @@ class Trainer:
         t = self.cfg.train
         readout = run.readouts["output"]
         loss = torch.nn.functional.cross_entropy(t.loss_scale * readout, labels)
+        if self.cfg.space.cost > 0:
+            loss = loss + self.cfg.space.cost * self.model.connection_cost()
         if t.reg_lambda > 0:
             B = labels.shape[0]
             for counts in run.spike_counts.values():
@@ -170,6 +172,9 @@ class Trainer:
         progress = nullcontext() if self.quiet else Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
             TimeRemainingColumn())
+        counts = self.model.parameter_counts()
+        if self.epoch == 0:
+            print("trained parameters: " + ", ".join(f"{n:,} {k}s" for k, n in counts.items() if n), flush=True)
         with progress:
             ep_task = None if self.quiet else progress.add_task("epochs", total=t.epochs, completed=self.epoch, info="")
             while self.epoch < last and self.patience < t.early_stop_patience:
@@ -177,15 +182,17 @@ class Trainer:
                 if ep_task is not None:
                     progress.update(ep_task, advance=1, info=f"val {100 * row['val_acc']:.1f}%")
                 else:
+                    cost = f"  cost {row['connection_cost']:.4g}" if "connection_cost" in row else ""
                     print(f"epoch {row['epoch']:3d}  loss {row['loss']:.4f}  train {100 * row['train_acc']:.1f}%  "
-                          f"val {100 * row['val_acc']:.1f}%  {row['seconds']:.1f}s", flush=True)
+                          f"val {100 * row['val_acc']:.1f}%{cost}  {row['seconds']:.1f}s", flush=True)
                 with metrics_path.open("a") as f:
                     f.write(json.dumps(_finite_or_null(row)) + "\n")
                 plot_training_curves(metrics_path, self.dir / "plots" / "training.png")
         best = load_checkpoint(self.dir / "best.pt")
         self.model.load_state_dict(best["model"])
         summary = {"best_val_acc": self.best_val, "test_acc": self.evaluate(self.test_set), "epochs": self.epoch,
-                   "stopped_early": self.patience >= t.early_stop_patience}
+                   "stopped_early": self.patience >= t.early_stop_patience,
+                   "parameters": self.model.parameter_counts(), "train_seconds": self._train_seconds()}
         (self.dir / "results.json").write_text(json.dumps(summary, indent=2))
         return summary
 
@@ -242,9 +249,20 @@ class Trainer:
             self.patience += 1
         save_atomic(self._state(), self.dir / "checkpoints" / "last.pt")
         lrs = {k: o.param_groups[0]["lr"] for k, o in self.optims.items()}
-        return {"epoch": self.epoch, "loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1),
-                "val_acc": val_acc, "spikes_per_neuron": spikes / max(seen, 1), "lr": lrs,
-                "seconds": time.perf_counter() - t0}
+        row = {"epoch": self.epoch, "loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1),
+               "val_acc": val_acc, "spikes_per_neuron": spikes / max(seen, 1), "lr": lrs,
+               "seconds": time.perf_counter() - t0, "parameters": self.model.parameter_counts()}
+        with torch.no_grad():
+            cost = self.model.connection_cost()
+        if cost is not None:
+            row["connection_cost"] = float(cost)     # sum |w| * distance, before the space.cost factor
+        return row
+
+    def _train_seconds(self) -> float:
+        """Wall time of the training epochs, summed over metrics.jsonl (resumed runs included)."""
+        path = self.dir / "metrics.jsonl"
+        rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        return round(sum(r.get("seconds") or 0.0 for r in rows), 2)
 
     def _check_parameters(self):
         """After an update: a non-finite parameter ends the run (the next forward pass would be meaningless)."""

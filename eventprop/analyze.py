@@ -1,0 +1,122 @@
+"""`eventprop analyze RUN`: what emerged in a trained network. Spatial layout plots (initial and trained), graph
+metrics (small-world, modularity), spatial locality and functional specialisation (spec/spatial.md). Writes
+RUN/analysis/network.json and RUN/plots/layout_*.png."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import adjusted_mutual_info_score
+
+from .analysis.graphs import locality, modularity, small_world, strongest_graph
+from .analysis.layout import plot_layout
+from .analysis.moran import class_indicator_moran, knn_weights, moran_test
+from .analysis.specialisation import class_preference
+from .errors import RunError
+from .pipeline.module import compile as compile_network
+from .pipeline.runs import load_trained
+
+
+def _synapses(conn, params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    w = np.asarray(params[f"{conn.name}.weight"], dtype=np.float64)
+    if conn.sparse:
+        return np.asarray(params[f"{conn.name}.pre_ind"]), np.asarray(params[f"{conn.name}.post_ind"]), w
+    pre, post = np.meshgrid(np.arange(conn.source.size), np.arange(conn.target.size), indexing="ij")
+    return pre.ravel(), post.ravel(), w.ravel()
+
+
+def _graph(net, params, density: float):
+    """The recurrent hidden graph when the net has one (the graph the small-world measures are about); otherwise
+    the whole layered network as one undirected graph. Returns (graph, scope, node offset per population)."""
+    rec = [c for c in net.connections if c.recurrent]
+    conns = rec[:1] or net.connections
+    pops = [rec[0].source] if rec else net.populations
+    offset, n = {}, 0
+    for p in pops:
+        offset[p.name], n = n, n + p.size
+    pre, post, w = [], [], []
+    for c in conns:
+        a, b, wc = _synapses(c, params)
+        pre.append(a + offset[c.source.name]), post.append(b + offset[c.target.name]), w.append(wc)
+    g = strongest_graph(np.concatenate(pre), np.concatenate(post), np.concatenate(w), n, density)
+    scope = f"recurrent {rec[0].name}" if rec else "whole network (layered: no triangles, so C = 0)"
+    return g, scope, offset
+
+
+def _graph_metrics(net, params, density, seed):
+    g, scope, offset = _graph(net, params, density)
+    q, communities = modularity(g, seed)
+    return {"scope": scope, "density": density, **small_world(g, seed=seed), "modularity": q,
+            "communities": len(communities)}, communities, offset
+
+
+def _locality(net, params, k):
+    out = {}
+    for c in net.connections:
+        if c.spatial and not c.sparse:
+            pos = {p: np.asarray(params[f"{p}.position"]) for p in (c.source.name, c.target.name)}
+            out[c.name] = locality(params[f"{c.name}.weight"], c.distances(pos[c.source.name], pos[c.target.name]), k)
+    return out
+
+
+def _hidden_counts(run, params) -> tuple[np.ndarray, np.ndarray]:
+    """Spike counts of the first hidden population over the test set, and the labels."""
+    model = compile_network(run.net, params=params, dtype=torch.float64)
+    test, counts, labels = run.datasets[2], [], []
+    with torch.no_grad():
+        for events, y in test.batches(128):
+            counts.append(model.run(events).spike_counts["hidden0"].numpy())
+            labels.append(y)
+    return np.concatenate(counts), np.concatenate(labels)
+
+
+def _edges(net, params):
+    return [(c.source.name, c.target.name, *_synapses(c, params)) for c in net.connections]
+
+
+def analyze(run_dir: Path, density: float = 0.1, permutations: int = 999, k: int = 8, seed: int = 0,
+            datasets=None) -> dict:
+    if not 0 < density <= 1:
+        raise RunError(f"--density must lie in (0, 1], got {density}")
+    if permutations < 1 or k < 1:
+        raise RunError(f"--permutations and --k must be >= 1, got {permutations} and {k}")
+    run = load_trained(run_dir, datasets)
+    out_dir, plots = Path(run_dir) / "analysis", Path(run_dir) / "plots"
+    out_dir.mkdir(exist_ok=True)
+    net, trained = run.net, run.params
+    initial = net.instantiate(run.cfg.seed)
+    report = {"run": str(run_dir), "graph": {}, "locality": {}}
+    communities = None
+    for name, params in (("initial", initial), ("trained", trained)):
+        report["graph"][name], comms, offset = _graph_metrics(net, params, density, seed)
+        report["locality"][name] = _locality(net, params, k)
+        communities = comms if name == "trained" else communities
+    counts, labels = _hidden_counts(run, trained)
+    spec = class_preference(counts, labels, run.datasets[2].n_classes)
+    active = spec["active"]
+    hid = net.population("hidden0")
+    report["specialisation"] = {"active_neurons": int(active.sum()), "neurons": hid.size,
+                                "mean_selectivity": float(spec["selectivity"][active].mean()) if active.any() else None,
+                                "preferred_classes": int(len(np.unique(spec["preference"][active])))}
+    if "hidden0" in offset and active.sum() > 2:
+        community_of = {node - offset["hidden0"]: i for i, comm in enumerate(communities) for node in comm
+                        if 0 <= node - offset["hidden0"] < hid.size}
+        ids = [i for i in np.flatnonzero(active) if i in community_of]
+        report["specialisation"]["community_class_ami"] = float(adjusted_mutual_info_score(
+            [community_of[i] for i in ids], spec["preference"][ids]))
+    positions = {p.name: np.asarray(trained[f"{p.name}.position"]) for p in net.populations if p.position is not None}
+    if hid.position is not None and active.sum() > k + 1:
+        w = knn_weights(positions["hidden0"][active], k)
+        report["specialisation"]["moran_selectivity"] = moran_test(spec["selectivity"][active], w, permutations, seed)
+        report["specialisation"]["moran_preference"] = moran_test(spec["preference"][active], w, permutations, seed,
+                                                                  statistic=class_indicator_moran)
+    if positions:
+        start = {p: np.asarray(initial[f"{p}.position"]) for p in positions}
+        plot_layout(start, _edges(net, initial), plots / "layout_initial.png", "initial layout")
+        plot_layout(positions, _edges(net, trained), plots / "layout_trained.png", "trained layout")
+        plot_layout(positions, [], plots / "layout_preference.png", "hidden neurons by preferred class",
+                    colour_by={"hidden0": np.where(active, spec["preference"], -1)})
+    (out_dir / "network.json").write_text(json.dumps(report, indent=2, default=float))
+    return report
