@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,9 +23,14 @@ def _fail(message: str):
     sys.exit(2)
 
 
-def _train(cfg, out: Path, resume: bool, force: bool, quiet: bool | None, device: str = "cpu"):
+def _train(cfg, out: Path, resume: bool, force: bool, quiet: bool | None, device: str = "cpu",
+           dist_timeout: float = 300.0):
     from .pipeline.trainer import start_run
-    return start_run(cfg, out, resume, force, quiet=quiet, device=device).fit()
+    trainer = start_run(cfg, out, resume, force, quiet=quiet, device=device, dist_timeout=dist_timeout)
+    try:
+        return trainer.fit()
+    finally:
+        trainer.dist.close()
 
 
 @click.group()
@@ -44,8 +50,11 @@ def main():
 @click.option("--quiet", is_flag=True, default=None, help="one line per epoch instead of progress bars")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="cuda: generated numba-cuda kernels on an NVIDIA GPU")
-def train(config_file, preset, out, epochs, seed, resume, force, quiet, device):
-    """Train from CONFIG_FILE (TOML) or --preset NAME."""
+@click.option("--dist-timeout", type=float, default=300.0, show_default=True,
+              help="under torchrun: seconds a rank waits for the others before the run stops with an error")
+def train(config_file, preset, out, epochs, seed, resume, force, quiet, device, dist_timeout):
+    """Train from CONFIG_FILE (TOML) or --preset NAME. Data-parallel on several processes or machines when started
+    by torchrun: `torchrun --nproc-per-node N -m eventprop train ...` (gloo on CPUs, NCCL with --device cuda)."""
     try:
         if resume and out is None:
             raise RunError("--resume needs --out RUN_FOLDER")
@@ -73,10 +82,13 @@ def train(config_file, preset, out, epochs, seed, resume, force, quiet, device):
                                    f"spans its {stored.train.epochs} epochs, so a longer run would not be the same "
                                    f"as an uninterrupted {epochs}-epoch run; start a new run with --epochs {epochs}")
                 stored.train.epochs = epochs
-                stored.dump(out / "config.toml")
-        summary = _train(cfg, out, resume, force, quiet, device)
+                if os.environ.get("RANK", "0") == "0":     # under torchrun: rank 0 owns the run folder
+                    stored.dump(out / "config.toml")
+        summary = _train(cfg, out, resume, force, quiet, device, dist_timeout)
     except EventpropError as e:
         _fail(str(e))
+    if summary.get("world_size", 1) > 1 and int(os.environ.get("RANK", "0")) > 0:
+        return
     console.print(f"run folder: {out}")
     console.print_json(json.dumps(summary))
 

@@ -16,9 +16,11 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..analysis import plot_training_curves
+from ..errors import EventpropError
 from .checkpoints import RunError, load_checkpoint, save_atomic
 from .config import RunConfig
 from .config import load as load_config
+from .distributed import Single, from_environment
 from .module import compile as compile_network
 from .tasks import make_datasets, make_network
 
@@ -59,17 +61,34 @@ def prepare_run_dir(out: Path, cfg: RunConfig, resume: bool, force: bool) -> Run
     return cfg
 
 
-def start_run(cfg: RunConfig | None, out: Path, resume: bool = False, force: bool = False, **kwargs) -> "Trainer":
+def start_run(cfg: RunConfig | None, out: Path, resume: bool = False, force: bool = False, device: str = "cpu",
+              dist_timeout: float = 300.0, **kwargs) -> "Trainer":
     """A Trainer ready to fit: datasets, network and kernels are built BEFORE the run folder is created or
-    replaced, so a run that cannot start leaves nothing behind. cfg=None with resume: the stored config."""
-    stored = check_run_dir(out, resume, force)
+    replaced, so a run that cannot start leaves nothing behind. cfg=None with resume: the stored config.
+    Under torchrun (WORLD_SIZE > 1) training is data-parallel (pipeline/distributed.py); rank 0 owns the folder."""
+    dist = from_environment(device, dist_timeout)
+    stored = _on_main(dist, lambda: check_run_dir(out, resume, force))
     cfg = stored if resume else cfg
-    trainer = Trainer(cfg, out, **kwargs)
+    trainer = Trainer(cfg, out, device=device, dist=dist, **kwargs)
     if resume:
         trainer.resume()
     else:
-        create_run_dir(out, cfg)
+        _on_main(dist, lambda: create_run_dir(out, cfg))
     return trainer
+
+
+def _on_main(dist, fn):
+    """fn() on rank 0, its result (or its error) shared with every rank."""
+    outcome = None
+    if dist.is_main:
+        try:
+            outcome = ("ok", fn())
+        except EventpropError as e:
+            outcome = ("error", e)
+    outcome = dist.broadcast(outcome)
+    if outcome[0] == "error":
+        raise outcome[1]
+    return outcome[1]
 
 
 def _finite_or_null(x):
@@ -85,9 +104,14 @@ class Trainer:
     """Trains the network of `cfg` on the config's task, or on `datasets` = (train, validation, test): any objects
     with `len()`, `n_channels`, `n_classes` and `batches(batch_size, order)` yielding (SpikeEvents or raster, labels)."""
 
-    def __init__(self, cfg: RunConfig, run_dir: Path, quiet: bool | None = None, datasets=None, device: str = "cpu"):
+    def __init__(self, cfg: RunConfig, run_dir: Path, quiet: bool | None = None, datasets=None, device: str = "cpu",
+                 dist=None):
         self.cfg, self.dir = cfg, Path(run_dir)
+        self.dist = dist or Single()
         self.quiet = (not sys.stdout.isatty()) if quiet is None else quiet
+        self.quiet = self.quiet or not self.dist.is_main
+        if getattr(self.dist, "device", None) is not None:
+            torch.cuda.set_device(self.dist.device)
         torch.manual_seed(cfg.seed)
         self.train_set, self.val_set, self.test_set = make_datasets(cfg) if datasets is None else datasets
         self.net = make_network(cfg, self.train_set.n_channels, self.train_set.n_classes)
@@ -125,24 +149,49 @@ class Trainer:
                 g["lr"] = base[k] * self.lr_factor(k)
 
     # ---- loss ---------------------------------------------------------------------------------------------
-    def _loss(self, run, labels: torch.Tensor):
-        t = self.cfg.train
-        readout = run.readouts["output"]
-        loss = torch.nn.functional.cross_entropy(t.loss_scale * readout, labels)
+    def _loss(self, run, labels: torch.Tensor, batch: int, totals: dict | None = None):
+        """(this rank's loss to differentiate, its cross-entropy share, the batch-wide terms). `batch`: the global
+        batch size; `totals`: the global per-neuron spike sums (_global_spike_sums). Summed over ranks the gradients are those of mean cross-entropy + regulariser + cost: each rank
+        adds the regulariser at the global spike sums (its gradient flows through its own counts only) and
+        1 / world of the connection cost; the logged loss is the summed shares + the batch-wide terms."""
+        t, B = self.cfg.train, batch
+        ce = torch.nn.functional.cross_entropy(t.loss_scale * run.readouts["output"], labels, reduction="sum") / B
+        loss, shared = ce, 0.0
         if self.cfg.space.cost > 0:
-            loss = loss + self.cfg.space.cost * self.model.connection_cost()
+            cost = self.cfg.space.cost * self.model.connection_cost()
+            loss, shared = loss + cost / self.dist.world, shared + cost.item()
         if t.reg_lambda > 0:
-            B = labels.shape[0]
-            for counts in run.spike_counts.values():
-                loss = loss + t.reg_lambda / (2 * B * B) * ((counts.sum(0) - t.reg_nu * B) ** 2).sum()
-        return loss, readout
+            for name, counts in run.spike_counts.items():
+                local = counts.sum(0)
+                total = (local + (totals[name] - local).detach()) if totals else local
+                reg = t.reg_lambda / (2 * B * B) * ((total - t.reg_nu * B) ** 2).sum()
+                loss, shared = loss + reg, shared + reg.item()
+        return loss, ce.item(), shared
+
+    def _global_spike_sums(self, run) -> dict | None:
+        """Per LIF population, the batch's spike count per neuron summed over ranks (None: one process or no
+        regulariser). Every rank calls it, also one with an empty share of the batch (run None)."""
+        if self.dist.world == 1 or self.cfg.train.reg_lambda <= 0:
+            return None
+        lifs = self.model.engine.plan.lifs
+        names = [p.name for p in lifs]
+        local = [run.spike_counts[p.name].detach().sum(0) if run else torch.zeros(p.size, dtype=self.model.dtype)
+                 for p in lifs]
+        flat = self.dist.sum(torch.cat([x.cpu().double() for x in local]).tolist())
+        out, start = {}, 0
+        for n, x in zip(names, local):
+            out[n] = torch.tensor(flat[start:start + x.numel()], dtype=x.dtype, device=x.device)
+            start += x.numel()
+        return out
 
     def evaluate(self, dataset, batch_size: int | None = None) -> float:
         correct = 0
         with torch.no_grad():
             for events, labels in dataset.batches(batch_size or max(64, self.cfg.train.batch_size)):
-                correct += int((self.model(events).argmax(1).cpu().numpy() == labels).sum())
-        return correct / len(dataset)
+                events, labels = self.dist.shard(events, labels)
+                if len(labels):
+                    correct += int((self.model(events).argmax(1).cpu().numpy() == labels).sum())
+        return self.dist.sum([correct])[0] / len(dataset)
 
     # ---- checkpoints --------------------------------------------------------------------------------------
     def _state(self) -> dict:
@@ -151,7 +200,7 @@ class Trainer:
                 "rng": {"seed": self.cfg.seed, "torch": torch.get_rng_state()}}
 
     def resume(self) -> None:
-        state = load_checkpoint(self.dir / "checkpoints" / "last.pt")
+        state = _on_main(self.dist, lambda: load_checkpoint(self.dir / "checkpoints" / "last.pt"))
         try:
             self.model.load_state_dict(state["model"])
             for k, o in self.optims.items():
@@ -173,12 +222,14 @@ class Trainer:
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
             TimeRemainingColumn())
         counts = self.model.parameter_counts()
-        if self.epoch == 0:
+        if self.epoch == 0 and self.dist.is_main:
             print("trained parameters: " + ", ".join(f"{n:,} {k}s" for k, n in counts.items() if n), flush=True)
         with progress:
             ep_task = None if self.quiet else progress.add_task("epochs", total=t.epochs, completed=self.epoch, info="")
             while self.epoch < last and self.patience < t.early_stop_patience:
                 row = self._train_epoch(progress)
+                if not self.dist.is_main:
+                    continue
                 if ep_task is not None:
                     progress.update(ep_task, advance=1, info=f"val {100 * row['val_acc']:.1f}%")
                 else:
@@ -188,12 +239,14 @@ class Trainer:
                 with metrics_path.open("a") as f:
                     f.write(json.dumps(_finite_or_null(row)) + "\n")
                 plot_training_curves(metrics_path, self.dir / "plots" / "training.png")
-        best = load_checkpoint(self.dir / "best.pt")
+        best = _on_main(self.dist, lambda: load_checkpoint(self.dir / "best.pt"))
         self.model.load_state_dict(best["model"])
         summary = {"best_val_acc": self.best_val, "test_acc": self.evaluate(self.test_set), "epochs": self.epoch,
                    "stopped_early": self.patience >= t.early_stop_patience,
-                   "parameters": self.model.parameter_counts(), "train_seconds": self._train_seconds()}
-        (self.dir / "results.json").write_text(json.dumps(summary, indent=2))
+                   "parameters": self.model.parameter_counts(), "train_seconds": None, "world_size": self.dist.world}
+        if self.dist.is_main:
+            summary["train_seconds"] = self._train_seconds()
+            (self.dir / "results.json").write_text(json.dumps(summary, indent=2))
         return summary
 
     def _train_epoch(self, progress) -> dict:
@@ -204,15 +257,22 @@ class Trainer:
         task = None if self.quiet else progress.add_task(
             f"epoch {self.epoch + 1}", total=self.steps_per_epoch, info="")
         for events, labels_np in self.train_set.batches(t.batch_size, order):
+            batch = len(labels_np)
+            events, labels_np = self.dist.shard(events, labels_np)
             labels = torch.from_numpy(labels_np).to(self.device)
             self._set_lrs()
             for o in self.optims.values():
                 o.zero_grad()
-            run = self.model.run(events)
-            loss, readout = self._loss(run, labels)
-            loss.backward()
+            ce, shared = 0.0, 0.0
+            run = self.model.run(events) if len(labels_np) else None
+            totals = self._global_spike_sums(run)
+            if run is not None:
+                loss, ce, shared = self._loss(run, labels, batch, totals)
+                loss.backward()
+            self.dist.sum_grads(self.model.parameters())
+            batch_loss = self.dist.sum([ce])[0] + shared
             grads_ok = all(p.grad is None or torch.isfinite(p.grad).all() for p in self.model.parameters())
-            if not (torch.isfinite(loss) and grads_ok):
+            if not (math.isfinite(batch_loss) and grads_ok):
                 nan_streak += 1
                 warnings.warn(f"epoch {self.epoch + 1}: non-finite loss or gradient, batch skipped "
                               f"({nan_streak} in a row)")
@@ -227,27 +287,33 @@ class Trainer:
             self._check_parameters()
             self._clamp_delays()
             self.step += 1
-            total_loss += loss.item() * len(labels_np)
-            correct += int((readout.argmax(1).cpu().numpy() == labels_np).sum())
-            seen += len(labels_np)
-            for name, c in run.spike_counts.items():
-                total = float(c.detach().sum())
-                pop_spikes[name] = pop_spikes.get(name, 0.0) + total
-                spikes += total / c.shape[1]
+            total_loss += batch_loss * batch
+            seen += batch
+            if run is not None:
+                correct += int((run.readouts["output"].argmax(1).cpu().numpy() == labels_np).sum())
+                for name, c in run.spike_counts.items():
+                    total = float(c.detach().sum())
+                    pop_spikes[name] = pop_spikes.get(name, 0.0) + total
+                    spikes += total / c.shape[1]
             if task is not None:
                 progress.update(task, advance=1, info=f"loss {total_loss / seen:.3f} acc {100 * correct / seen:.1f}%")
         if task is not None:
             progress.remove_task(task)
+        names = sorted(pop_spikes)
+        correct, spikes, *totals = self.dist.sum([correct, spikes] + [pop_spikes[n] for n in names])
+        pop_spikes = dict(zip(names, totals))
         self._warn_silent(pop_spikes)
         self.epoch += 1
         val_acc = self.evaluate(self.val_set)
         if val_acc > self.best_val:
             self.best_val, self.patience = val_acc, 0
-            save_atomic({"model": self.model.state_dict(), "epoch": self.epoch, "val_acc": val_acc},
-                        self.dir / "best.pt")
+            if self.dist.is_main:
+                save_atomic({"model": self.model.state_dict(), "epoch": self.epoch, "val_acc": val_acc},
+                            self.dir / "best.pt")
         else:
             self.patience += 1
-        save_atomic(self._state(), self.dir / "checkpoints" / "last.pt")
+        if self.dist.is_main:
+            save_atomic(self._state(), self.dir / "checkpoints" / "last.pt")
         lrs = {k: o.param_groups[0]["lr"] for k, o in self.optims.items()}
         row = {"epoch": self.epoch, "loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1),
                "val_acc": val_acc, "spikes_per_neuron": spikes / max(seen, 1), "lr": lrs,
