@@ -1,6 +1,7 @@
 """`eventprop analyze RUN`: what emerged in a trained network. Spatial layout plots (initial and trained), graph
-metrics (small-world, modularity), spatial locality and functional specialisation (spec/spatial.md). Writes
-RUN/analysis/network.json and RUN/plots/layout_*.png."""
+metrics (small-world, modularity), spatial locality and functional specialisation (spec/spatial.md); receptive
+fields and their Moran's I, trained vs initial (spec/structure.md). Writes RUN/analysis/network.json and
+RUN/plots/layout_*.png, receptive_*.png, moran_*.png."""
 from __future__ import annotations
 
 import json
@@ -8,11 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.stats import mannwhitneyu
 from sklearn.metrics import adjusted_mutual_info_score
 
 from .analysis.graphs import locality, modularity, small_world, strongest_graph
 from .analysis.layout import plot_layout
 from .analysis.moran import class_indicator_moran, knn_weights, moran_test
+from .analysis.receptive import max_moran, moran_grid, plot_fields, plot_moran_histogram, receptive_fields
 from .analysis.specialisation import class_preference
 from .errors import RunError
 from .pipeline.module import compile as compile_network
@@ -76,12 +79,50 @@ def _edges(net, params):
     return [(c.source.name, c.target.name, *_synapses(c, params)) for c in net.connections]
 
 
+def _receptive(net, initial, trained, permutations: int, n_fields: int, seed: int, plots: Path) -> dict:
+    """Per delayed connection: max-over-row-orders Moran's I of `n_fields` targets' receptive fields, initial vs
+    trained, two-sided Mann-Whitney U; for input connections (ordered channels) also the unpermuted I."""
+    out = {}
+    for c in net.connections:
+        if c.max_delay_steps == 0:
+            continue
+        rng = np.random.default_rng(seed)
+        targets = np.sort(rng.choice(c.target.size, min(n_fields, c.target.size), replace=False))
+        values, ordered, fields = {}, {}, {}
+        for name, params in (("initial", initial), ("trained", trained)):
+            pre, post, w = _synapses(c, params)
+            d = np.asarray(c.rounded_delays(c.delays(lambda key: np.asarray(params[key])))).ravel()
+            fields[name] = receptive_fields(pre, post, w, d, c.source.size, targets, c.max_delay_steps)
+            values[name] = np.array([max_moran(rf, permutations, rng) for rf in fields[name]])
+            ordered[name] = float(np.nanmean(moran_grid(fields[name])))
+        empty = {k: int(np.isnan(v).sum()) for k, v in values.items()}
+        values = {k: v[np.isfinite(v)] for k, v in values.items()}
+        if min(len(v) for v in values.values()) == 0:
+            continue
+        test = mannwhitneyu(values["trained"], values["initial"], alternative="two-sided")
+        out[c.name] = {"fields": len(targets), "row_permutations": permutations, "constant_fields_left_out": empty,
+                       "moran_initial": values["initial"].tolist(), "moran_trained": values["trained"].tolist(),
+                       "median_initial": float(np.median(values["initial"])),
+                       "median_trained": float(np.median(values["trained"])),
+                       "mann_whitney_u": float(test.statistic), "p_value": float(test.pvalue)}
+        if c.source.name == "input":
+            out[c.name]["ordered_mean_initial"], out[c.name]["ordered_mean_trained"] = \
+                ordered["initial"], ordered["trained"]
+        plot_fields(fields["trained"][:4], [f"{c.target.name} {t}" for t in targets[:4]],
+                    plots / f"receptive_{c.name}.png", net.dt)
+        plot_moran_histogram({"initial": values["initial"], "trained": values["trained"]},
+                             plots / f"moran_{c.name}.png",
+                             f"{c.name}: U = {test.statistic:.0f}, p = {test.pvalue:.2g}")
+    return out
+
+
 def analyze(run_dir: Path, density: float = 0.1, permutations: int = 999, k: int = 8, seed: int = 0,
-            datasets=None) -> dict:
+            datasets=None, rf_fields: int = 32, rf_permutations: int = 200) -> dict:
     if not 0 < density <= 1:
         raise RunError(f"--density must lie in (0, 1], got {density}")
-    if permutations < 1 or k < 1:
-        raise RunError(f"--permutations and --k must be >= 1, got {permutations} and {k}")
+    if min(permutations, k, rf_fields, rf_permutations) < 1:
+        raise RunError(f"--permutations, --k, --rf-fields and --rf-permutations must be >= 1, got {permutations}, "
+                       f"{k}, {rf_fields} and {rf_permutations}")
     run = load_trained(run_dir, datasets)
     out_dir, plots = Path(run_dir) / "analysis", Path(run_dir) / "plots"
     out_dir.mkdir(exist_ok=True)
@@ -118,5 +159,6 @@ def analyze(run_dir: Path, density: float = 0.1, permutations: int = 999, k: int
         plot_layout(positions, _edges(net, trained), plots / "layout_trained.png", "trained layout")
         plot_layout(positions, [], plots / "layout_preference.png", "hidden neurons by preferred class",
                     colour_by={"hidden0": np.where(active, spec["preference"], -1)})
+    report["receptive_fields"] = _receptive(net, initial, trained, rf_permutations, rf_fields, seed, plots)
     (out_dir / "network.json").write_text(json.dumps(report, indent=2, default=float))
     return report

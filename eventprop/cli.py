@@ -214,6 +214,11 @@ def _analysis_table(name: str, rep: dict) -> Table:
             table.add_row(label, "", f"{sp[key]['I']:.3f} ({sp[key]['p_value']:.3g})")
     if "community_class_ami" in sp:
         table.add_row("communities vs class preference (AMI)", "", _fmt(sp["community_class_ami"]))
+    for conn, rf in rep["receptive_fields"].items():
+        table.add_row(f"{conn}: median max Moran's I of {rf['fields']} fields", _fmt(rf["median_initial"]),
+                      _fmt(rf["median_trained"]))
+        table.add_row(f"{conn}: Mann-Whitney trained vs initial", "",
+                      f"U = {rf['mann_whitney_u']:.0f}, p = {rf['p_value']:.2g}")
     table.caption = f"graph: {g1['scope']}, strongest {100 * g1['density']:g} % of |w|"
     return table
 
@@ -224,12 +229,17 @@ def _analysis_table(name: str, rep: dict) -> Table:
 @click.option("--permutations", type=int, default=999, show_default=True, help="label shuffles for Moran's I p-values")
 @click.option("--k", type=int, default=8, show_default=True, help="nearest neighbours (locality, Moran weights)")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the random references and shuffles")
-def analyze(run, density, permutations, k, seed):
-    """Layouts, small-world and modularity, locality and class specialisation of RUN's trained network."""
+@click.option("--rf-fields", type=int, default=32, show_default=True, help="receptive fields per delayed connection")
+@click.option("--rf-permutations", type=int, default=200, show_default=True,
+              help="random row orders per receptive field (the paper: 2000)")
+def analyze(run, density, permutations, k, seed, rf_fields, rf_permutations):
+    """Layouts, small-world and modularity, locality, class specialisation and receptive fields (Moran's I, trained
+    vs initial) of RUN's trained network."""
     from .analyze import analyze as run_analysis
     try:
-        with console.status("analysing (random and lattice reference graphs, test-set spike counts)"):
-            rep = run_analysis(run, density, permutations, k, seed)
+        with console.status("analysing (reference graphs, test-set spike counts, receptive-field permutations)"):
+            rep = run_analysis(run, density, permutations, k, seed, rf_fields=rf_fields,
+                               rf_permutations=rf_permutations)
     except EventpropError as e:
         _fail(str(e))
     console.print(_analysis_table(str(run), rep))

@@ -2,7 +2,7 @@
 
 There is no public per-operation energy table for Loihi 2; the constants below are Loihi 1's (Davies et al. 2018)
 and are labelled as such wherever they are reported. Counts: synaptic ops = spikes of each source neuron times
-its non-zero fan-out in the projection; neuron updates = size x steps (charged at the active-update cost, so
+its non-zero fan-out in the projection; synapses stored (non-zero) against a dense layout; neuron updates = size x steps (charged at the active-update cost, so
 the estimate is an upper bound); spikes per population.
 """
 from __future__ import annotations
@@ -31,4 +31,8 @@ def count_ops(fx: FxNetwork, spike_counts: dict[str, np.ndarray], n_steps: int) 
     totals = {k: sum(layer[k] for layer in layers.values()) for k in ("spikes", "neuron_updates", "synaptic_ops")}
     pj = (totals["synaptic_ops"] * LOIHI1_PJ["synaptic_op"] + totals["neuron_updates"] * LOIHI1_PJ["neuron_update"]
           + totals["spikes"] * LOIHI1_PJ["spike"])
-    return {"layers": layers, "totals": totals, "energy_uj_per_sample": pj * 1e-6, "energy_model": SOURCE}
+    synapses = {"stored": int(sum(np.count_nonzero(j.weight) for j in fx.projections)),
+                "dense_equivalent": int(sum(fx.population(j.source).size * fx.population(j.target).size
+                                            for j in fx.projections))}
+    return {"layers": layers, "totals": totals, "synapses": synapses, "energy_uj_per_sample": pj * 1e-6,
+            "energy_model": SOURCE}

@@ -88,12 +88,27 @@ class SpaceConfig:
 
 
 @dataclass
+class StructureConfig:
+    """Sparse connections whose connectivity is learned (spec/structure.md): DEEP R removal, RigL reintroduction."""
+    connections: list[str] = field(default_factory=lambda: ["in_hid"])   # in_hid, hid0_hid1, hid0_rec, hid_out
+    sparsity: float = 0.0               # share of absent synapses (0: dense, no structure learning)
+    method: str = "fixed"               # fixed | deep_r | deep_r+rigl
+    dale: bool = False                  # one sign per presynaptic neuron
+    excitatory: float = 0.8             # share of excitatory presynaptic neurons under Dale's law
+    l1: float = 0.0                     # l1 * sum |w| over the structured connections
+    period: int = 100                   # RigL: steps between dense backward passes / exchanges
+    fraction: float = 0.1               # RigL: share of active synapses exchanged each period
+    noise: float = 0.0                  # DEEP R: temperature of the parameter noise (0: off, as the paper)
+
+
+@dataclass
 class RunConfig:
     seed: int = 0
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     space: SpaceConfig = field(default_factory=SpaceConfig)
+    structure: StructureConfig = field(default_factory=StructureConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -104,6 +119,7 @@ class RunConfig:
 
 CHOICES = {"data.task": ("yinyang", "sequence", "shd", "ssc", "spoken-digits"), "train.schedule": ("none", "cosine", "onecycle"),
            "train.dtype": ("float32", "float64"), "space.init": ("uniform", "gaussian", "layout"),
+           "structure.method": ("fixed", "deep_r", "deep_r+rigl"),
            "model.readout": ("avg_var_exp_weight", "avg_var", "sum_var", "max_var")}
 
 
@@ -163,7 +179,10 @@ RANGES = [  # (what the value must be, test, keys)
     ("in [0, 1]", lambda v: 0 <= v <= 1, ("data.blend",)),
     ("in 0..4", lambda v: 0 <= v <= 4, ("space.dims",)),
     ("> 0", lambda v: v > 0, ("space.velocity", "space.extent")),
-    (">= 0", lambda v: v >= 0, ("space.cost",)),
+    (">= 0", lambda v: v >= 0, ("space.cost", "structure.l1", "structure.noise")),
+    ("in [0, 1)", lambda v: 0 <= v < 1, ("structure.sparsity", "structure.fraction")),
+    ("in [0, 1]", lambda v: 0 <= v <= 1, ("structure.excitatory",)),
+    (">= 1", lambda v: v >= 1, ("structure.period",)),
 ]
 SPACE_GROUPS = ("input", "hidden", "output")
 
@@ -192,13 +211,40 @@ def check_ranges(cfg: RunConfig) -> None:
                 raise ConfigError(f"config key 'data.{key}': task {d.task!r} generates its sets, so each needs a "
                                   f"size >= 1, got {getattr(d, key)}")
     _check_space(cfg)
+    _check_structure(cfg)
+
+
+def connection_names(m: ModelConfig) -> list[str]:
+    """The reference architecture's connection names (models/architectures.py)."""
+    names = ["in_hid"] + [f"hid{k - 1}_hid{k}" for k in range(1, len(m.hidden))]
+    if m.recurrent:
+        names += [f"hid{k}_rec" for k in range(len(m.hidden))]
+    return names + ["hid_out"]
+
+
+def _changed(section, default) -> list[str]:
+    return [f.name for f in dataclasses.fields(section) if getattr(section, f.name) != getattr(default, f.name)]
+
+
+def _check_structure(cfg: RunConfig) -> None:
+    st = cfg.structure
+    if st.sparsity == 0:
+        changed = [k for k in _changed(st, StructureConfig()) if k != "connections"]
+        if changed:
+            raise ConfigError(f"config key 'structure.{changed[0]}' is set but structure.sparsity = 0 (dense); set "
+                              f"structure.sparsity to the share of absent synapses, e.g. 0.875")
+        return
+    known = connection_names(cfg.model)
+    bad = [c for c in st.connections if c not in known]
+    if bad or not st.connections or len(set(st.connections)) != len(st.connections):
+        raise ConfigError(f"config key 'structure.connections': expected distinct names from {known}, "
+                          f"got {st.connections}")
 
 
 def _check_space(cfg: RunConfig) -> None:
     sp, m = cfg.space, cfg.model
     if sp.dims == 0:
-        default = SpaceConfig()
-        changed = [f.name for f in dataclasses.fields(sp) if getattr(sp, f.name) != getattr(default, f.name)]
+        changed = _changed(sp, SpaceConfig())
         if changed:
             raise ConfigError(f"config key 'space.{changed[0]}' is set but space.dims = 0 (no space); set space.dims "
                               f"to 1..4 to place neurons in space")

@@ -11,8 +11,9 @@ from ..datasets.augment import Augment
 from ..datasets.hsd import HSDDataset, speaker_split
 from ..errors import ConfigError
 from ..models import Normal, Uniform
-from ..models.architectures import Space, delay_network
+from ..models.architectures import Space, delay_network, delay_steps
 from .config import RunConfig, check_ranges
+from .structure import Candidates, candidates
 
 
 def make_datasets(cfg: RunConfig):
@@ -88,12 +89,36 @@ def _read_layout(path: Path, dims: int, sizes: dict[str, int], groups) -> dict[s
     return arrays
 
 
-def make_network(cfg: RunConfig, n_inputs: int, n_classes: int):
+def make_candidates(cfg: RunConfig, n_inputs: int, n_classes: int) -> dict[str, Candidates]:
+    """Per structured connection (config [structure]) its candidate pairs and initial synapses (empty when dense)."""
+    m, st = cfg.model, cfg.structure
+    if st.sparsity == 0:
+        return {}
+    _, lo, hi = delay_steps(m.dt, m.max_delay_ms, tuple(m.delay_init_ms))
+    placed = set(cfg.space.populations) if cfg.space.dims else set()
+    h = m.hidden
+    shapes = {"in_hid": (n_inputs, h[0], m.w_in, ("input", "hidden"), True),
+              **{f"hid{k - 1}_hid{k}": (h[k - 1], h[k], m.w_hid, ("hidden", "hidden"), True) for k in range(1, len(h))},
+              **{f"hid{k}_rec": (h[k], h[k], m.w_rec, ("hidden", "hidden"), False) for k in range(len(h))},
+              "hid_out": (h[-1], n_classes, m.w_out, ("hidden", "output"), False)}
+    out = {}
+    for name in st.connections:
+        n_pre, n_post, w_init, ends, delayed = shapes[name]
+        spatial = set(ends) <= placed                  # spatial delays: the learned part is an offset from 0
+        span = (lo, hi) if delayed and not spatial else (0.0, 0.0)
+        out[name] = candidates(name, n_pre, n_post, st, tuple(w_init), span, cfg.seed)
+    return out
+
+
+def make_network(cfg: RunConfig, n_inputs: int, n_classes: int, dense: bool = False):
+    """The config's network; dense=True: the same with every structured connection dense (RigL's twin)."""
     m = cfg.model
     check_ranges(cfg)
     sizes = {"input": n_inputs, **{f"hidden{k}": h for k, h in enumerate(m.hidden)}, "output": n_classes}
+    sparse = {} if dense else {name: dict(pre=c.pre, post=c.post, weight=c.weight, delay=c.delays)
+                               for name, c in make_candidates(cfg, n_inputs, n_classes).items()}
     return delay_network(n_inputs, n_classes, m.dt, m.hidden, tau_mem=m.tau_mem, tau_syn=m.tau_syn,
                          v_thresh=m.v_thresh, slope_floor=m.slope_floor, readout=m.readout, recurrent=m.recurrent,
                          learn_delays=m.learn_delays,
                          max_delay_ms=m.max_delay_ms, delay_init_ms=tuple(m.delay_init_ms), w_in=tuple(m.w_in),
-                         w_hid=tuple(m.w_hid), w_rec=tuple(m.w_rec), w_out=tuple(m.w_out), space=make_space(cfg, sizes))
+                         w_hid=tuple(m.w_hid), w_rec=tuple(m.w_rec), w_out=tuple(m.w_out), space=make_space(cfg, sizes), sparse=sparse)

@@ -22,7 +22,8 @@ from .config import RunConfig
 from .config import load as load_config
 from .distributed import Single, from_environment
 from .module import compile as compile_network
-from .tasks import make_datasets, make_network
+from .structure import Rewirer
+from .tasks import make_candidates, make_datasets, make_network
 
 KINDS = ("weight", "delay", "position")
 
@@ -126,7 +127,19 @@ class Trainer:
         self.steps_per_epoch = math.ceil(len(self.train_set) / t.batch_size)
         self.epoch, self.step, self.best_val, self.patience = 0, 0, -1.0, 0
         self.delay_limits = {f"{c.name}.delay": c.max_delay_steps for c in self.net.connections if c.learn_delays}
+        self.rewirer = self._make_rewirer(dtype, device)
         self._silent_warned: set[str] = set()
+
+    def _make_rewirer(self, dtype, device) -> Rewirer | None:
+        cfg = self.cfg
+        cands = make_candidates(cfg, self.train_set.n_channels, self.train_set.n_classes)
+        if not cands:
+            return None
+        twin = None
+        if cfg.structure.method == "deep_r+rigl":
+            dense = make_network(cfg, self.train_set.n_channels, self.train_set.n_classes, dense=True)
+            twin = compile_network(dense, seed=cfg.seed, dtype=dtype, device=device)
+        return Rewirer(cfg, self.model, self.optims, cands, twin, self.dist)
 
     # ---- schedule -----------------------------------------------------------------------------------------
     def lr_factor(self, kind: str) -> float:
@@ -160,6 +173,9 @@ class Trainer:
         if self.cfg.space.cost > 0:
             cost = self.cfg.space.cost * self.model.connection_cost()
             loss, shared = loss + cost / self.dist.world, shared + cost.item()
+        l1 = self.rewirer.penalty() if self.rewirer else None
+        if l1 is not None:
+            loss, shared = loss + l1 / self.dist.world, shared + l1.item()
         if t.reg_lambda > 0:
             for name, counts in run.spike_counts.items():
                 local = counts.sum(0)
@@ -197,7 +213,8 @@ class Trainer:
     def _state(self) -> dict:
         return {"epoch": self.epoch, "step": self.step, "best_val": self.best_val, "patience": self.patience,
                 "model": self.model.state_dict(), "optim": {k: o.state_dict() for k, o in self.optims.items()},
-                "rng": {"seed": self.cfg.seed, "torch": torch.get_rng_state()}}
+                "rng": {"seed": self.cfg.seed, "torch": torch.get_rng_state()},
+                "structure": self.rewirer.state_dict() if self.rewirer else None}
 
     def resume(self) -> None:
         state = _on_main(self.dist, lambda: load_checkpoint(self.dir / "checkpoints" / "last.pt"))
@@ -211,6 +228,8 @@ class Trainer:
         self.epoch, self.step = state["epoch"], state["step"]
         self.best_val, self.patience = state["best_val"], state["patience"]
         torch.set_rng_state(state["rng"]["torch"])
+        if self.rewirer:
+            self.rewirer.load_state_dict(state["structure"])
 
     # ---- loop ---------------------------------------------------------------------------------------------
     def fit(self, stop_after: int | None = None) -> dict:
@@ -286,6 +305,8 @@ class Trainer:
                 o.step()
             self._check_parameters()
             self._clamp_delays()
+            if self.rewirer:
+                self.rewirer.after_step(self.step, self.optims["weight"].param_groups[0]["lr"], events, labels_np)
             self.step += 1
             total_loss += batch_loss * batch
             seen += batch
@@ -322,6 +343,8 @@ class Trainer:
             cost = self.model.connection_cost()
         if cost is not None:
             row["connection_cost"] = float(cost)     # sum |w| * distance, before the space.cost factor
+        if self.rewirer:
+            row["structure"] = self.rewirer.epoch_stats()
         return row
 
     def _train_seconds(self) -> float:

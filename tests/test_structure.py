@@ -1,0 +1,229 @@
+"""Structure learning: [structure] validation, exact sparsity through rewiring, Dale's signs, dormant synapses
+silent, RigL's choice against a brute-force dense gradient, resume, receptive fields and their Moran's I."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from eventprop.analysis.moran import moran_i
+from eventprop.analysis.receptive import QUEEN, ROOK, max_moran, moran_grid, receptive_fields
+from eventprop.errors import ConfigError
+from eventprop.models import Connection, Dense, Exponential, LeakyIntegrate, LeakyIntegrateFire, Network, \
+    Population, SpikeInput
+from eventprop.pipeline import config as configs
+from eventprop.pipeline.module import compile as compile_network
+from eventprop.pipeline.tasks import make_candidates, make_datasets, make_network
+from eventprop.pipeline.trainer import Trainer, prepare_run_dir
+
+
+def _cfg(**structure):
+    cfg = configs.preset("sequence")
+    cfg.data.n_train, cfg.data.n_val, cfg.data.n_test = 96, 32, 32
+    cfg.model.hidden = [24]
+    cfg.train.epochs = 2
+    for key, value in {"sparsity": 0.75, "method": "deep_r+rigl", "dale": True, "period": 3,
+                       "connections": ["in_hid", "hid_out"], **structure}.items():
+        setattr(cfg.structure, key, value)
+    return cfg
+
+
+@pytest.mark.parametrize("structure,key", [
+    (dict(sparsity=0.0, method="deep_r"), "structure.method"),
+    (dict(sparsity=1.0), "structure.sparsity"),
+    (dict(method="rigl"), "structure.method"),
+    (dict(connections=["in_out"]), "structure.connections"),
+    (dict(connections=["hid0_rec"]), "structure.connections"),   # not recurrent
+    (dict(excitatory=1.5), "structure.excitatory"),
+    (dict(period=0), "structure.period"),
+    (dict(fraction=1.0), "structure.fraction"),
+    (dict(l1=-1.0), "structure.l1"),
+])
+def test_structure_config_errors_name_the_key(structure, key):
+    data = _cfg().to_dict()
+    data["structure"].update(structure)
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        configs.from_dict(data)
+
+
+def _invariants(model, cands):
+    for name, c in cands.items():
+        holder = getattr(model, name)
+        p, q, w = holder.pre_ind.numpy(), holder.post_ind.numpy(), holder.weight.detach().numpy()
+        assert w.size == c.pre.size                                     # slots never change
+        assert np.all(c.sign[p, q] * w > 0)                             # every slot active, sign as fixed
+        assert len(set(zip(p.tolist(), q.tolist()))) == w.size          # no duplicate pairs
+        assert np.all(np.diff(p * c.sign.shape[1] + q) > 0)             # CSR order
+
+
+def test_candidates_exact_count_dale_rows_and_initial_signs():
+    cfg = _cfg()
+    cands = make_candidates(cfg, 5, 3)
+    c = cands["in_hid"]
+    assert c.pre.size == round(0.25 * 5 * 24) and np.all(np.diff(c.pre * 24 + c.post) > 0)
+    assert np.all(c.sign == c.sign[:, :1])                              # Dale: one sign per presynaptic row
+    assert np.all(np.sign(c.weight) == c.sign[c.pre, c.post])
+    again = make_candidates(cfg, 5, 3)["in_hid"]
+    np.testing.assert_array_equal(again.weight, c.weight)               # deterministic in (seed, name)
+
+
+def test_training_keeps_sparsity_and_dale_signs_through_rewiring(tmp_path):
+    cfg = _cfg(l1=1e-3)
+    cfg.train.lr = 3e-2                                                  # large steps: many synapses die
+    out = tmp_path / "run"
+    cfg = prepare_run_dir(out, cfg, resume=False, force=False)
+    trainer = Trainer(cfg, out, quiet=True)
+    seen = []
+    original = trainer.rewirer.after_step
+
+    def checked(*args):
+        original(*args)
+        _invariants(trainer.model, trainer.rewirer.cands)
+        seen.append(1)
+    trainer.rewirer.after_step = checked
+    trainer.fit()
+    assert len(seen) == trainer.step
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    st = rows[-1]["structure"]
+    assert st["in_hid"]["active"] == st["in_hid"]["slots"] == 30
+    assert sum(r["structure"]["in_hid"]["pruned"] for r in rows) > 0
+    assert all(r["structure"]["in_hid"]["pruned"] == r["structure"]["in_hid"]["regrown"] for r in rows)
+
+
+def _dense_twin_params(model, cands):
+    params = {}
+    for name, value in model.state_dict().items():
+        conn, attr = name.split(".")
+        if conn not in cands:
+            params[name] = value.numpy()
+    for conn, c in cands.items():
+        holder = getattr(model, conn)
+        w = np.zeros(c.sign.shape)
+        w[holder.pre_ind.numpy(), holder.post_ind.numpy()] = holder.weight.detach().numpy()
+        params[f"{conn}.weight"] = w
+        d = c.delay.copy()
+        d[holder.pre_ind.numpy(), holder.post_ind.numpy()] = holder.delay.detach().numpy()
+        params[f"{conn}.delay"] = d
+    return params
+
+
+def test_dormant_synapses_are_silent_in_the_forward_pass():
+    cfg = _cfg(method="fixed", dale=False)
+    cands = make_candidates(cfg, 5, 3)
+    sparse = compile_network(make_network(cfg, 5, 3), seed=cfg.seed, dtype=torch.float64)
+    dense_net = make_network(cfg, 5, 3, dense=True)
+    dense = compile_network(dense_net, params=_dense_twin_params(sparse, cands), dtype=torch.float64)
+    events, _ = next(make_datasets(cfg)[0].batches(16))
+    a, b = sparse.spike_trains(events), dense.spike_trains(events)
+    assert sum(len(s) for s, _ in a["hidden0"]) > 0
+    for (sa, ia), (sb, ib) in zip(a["hidden0"], b["hidden0"]):
+        np.testing.assert_array_equal(sa, sb) and np.testing.assert_array_equal(ia, ib)
+    torch.testing.assert_close(sparse(events), dense(events), rtol=1e-12, atol=1e-12)
+
+
+def test_rigl_regrows_the_most_negative_dormant_gradients():
+    cfg = _cfg(fraction=0.0)
+    trainer = Trainer(cfg, "unused", quiet=True)             # builds everything, writes nothing until fit()
+    rew, model = trainer.rewirer, trainer.model
+    events, labels = next(trainer.train_set.batches(16))
+    # brute force: an independently built dense network at the same parameters
+    dense_net = make_network(cfg, trainer.train_set.n_channels, trainer.train_set.n_classes, dense=True)
+    dense = compile_network(dense_net, params=_dense_twin_params(model, rew.cands), dtype=model.dtype)
+    torch.nn.functional.cross_entropy(dense(events), torch.from_numpy(labels), reduction="sum").backward()
+    c = rew.cands["in_hid"]
+    g = dense.in_hid.weight.grad.double().numpy()
+    holder = model.in_hid
+    active = np.zeros(c.sign.shape, bool)
+    active[holder.pre_ind.numpy(), holder.post_ind.numpy()] = True
+    dormant = np.flatnonzero(~active.ravel())
+    theta_grad = (c.sign * g).ravel()[dormant]
+    k = 4
+    expected = set(dormant[np.argsort(theta_grad, kind="stable")[:k]].tolist())
+    with torch.no_grad():                                               # k synapses go dormant
+        s = torch.as_tensor(c.sign[holder.pre_ind.numpy(), holder.post_ind.numpy()], dtype=holder.weight.dtype)
+        holder.weight[:k] = -s[:k] * 1e-3
+    before = set((holder.pre_ind.numpy() * c.sign.shape[1] + holder.post_ind.numpy()).tolist())
+    rew.after_step(0, 1e-3, events, labels)                            # step 0: a RigL period
+    after = set((holder.pre_ind.numpy() * c.sign.shape[1] + holder.post_ind.numpy()).tolist())
+    assert after - before == expected
+    _invariants(model, rew.cands)
+
+
+def test_resume_with_structure_is_bit_identical(tmp_path):
+    cfg = _cfg()
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        prepare_run_dir(out, cfg, resume=False, force=False)
+    Trainer(cfg, a, quiet=True).fit()
+    Trainer(cfg, b, quiet=True).fit(stop_after=1)
+    t = Trainer(cfg, b, quiet=True)
+    t.resume()
+    t.fit()
+    sa = torch.load(a / "checkpoints" / "last.pt", weights_only=False)
+    sb = torch.load(b / "checkpoints" / "last.pt", weights_only=False)
+    for key, value in sa["model"].items():
+        assert torch.equal(value, sb["model"][key]), key
+
+
+# ---- receptive fields and Moran's I on grids ----------------------------------------------------------------
+def _brute_weights(rows, cols, neighbours):
+    w = np.zeros((rows * cols, rows * cols))
+    for i in range(rows):
+        for j in range(cols):
+            for di, dj in neighbours:
+                if 0 <= i + di < rows and 0 <= j + dj < cols:
+                    w[i * cols + j, (i + di) * cols + j + dj] = 1
+    return w
+
+
+def test_moran_grid_against_hand_computed_values():
+    x = np.random.default_rng(0).random((6, 7))
+    assert moran_grid(x) == pytest.approx(moran_i(x.ravel(), _brute_weights(6, 7, QUEEN)), rel=1e-12)
+    board = np.indices((6, 6)).sum(0) % 2 * 1.0
+    assert moran_grid(board, ROOK) == pytest.approx(-1.0)              # the checkerboard limit (rook's case)
+    # Queen's case on a 4x4 checkerboard: 48 ordered rook pairs differ (-1/4 each), 36 diagonal pairs agree (+1/4):
+    # cross sum -3, W = 84, sum z^2 = 4, so I = 16 / 84 * (-3) / 4 = -1/7 (not -1: the diagonals agree)
+    assert moran_grid(np.indices((4, 4)).sum(0) % 2 * 1.0) == pytest.approx(-1 / 7, rel=1e-12)
+    blocks = np.kron(np.array([[1.0, 0.0], [0.0, 1.0]]), np.ones((4, 4)))
+    assert moran_grid(blocks) > 0.6
+    rng = np.random.default_rng(1)
+    values = moran_grid(rng.random((400, 20, 20)))
+    assert values.mean() == pytest.approx(-1 / 399, abs=0.01)
+
+
+def test_receptive_fields_and_max_over_row_orders():
+    pre, post = np.array([0, 1, 2, 0]), np.array([1, 1, 1, 0])
+    rf = receptive_fields(pre, post, np.array([0.5, -1.0, 2.0, 9.0]), np.array([0, 3, 3, 1]), 3, [1], 4)
+    assert rf.shape == (1, 3, 5)
+    assert rf[0, 0, 0] == 0.5 and rf[0, 1, 3] == -1.0 and rf[0, 2, 3] == 2.0 and rf.sum() == 1.5
+    stripes = np.zeros((10, 8))
+    stripes[::2, 2:5] = 1.0                                            # excitation in every second row
+    rng = np.random.default_rng(0)
+    assert max_moran(stripes, 200, rng) > moran_grid(stripes) + 0.2    # a row order that groups the rows exists
+
+
+def test_structured_run_analyze_deploy_parity(tmp_path):
+    from click.testing import CliRunner
+
+    from eventprop.cli import main
+    cfg = _cfg(sparsity=0.5)
+    cfg.dump(tmp_path / "st.toml")
+    run = tmp_path / "run"
+    invoke = lambda *a: CliRunner().invoke(main, [str(x) for x in a], catch_exceptions=False)  # noqa: E731
+    r = invoke("train", tmp_path / "st.toml", "--out", run, "--quiet")
+    assert r.exit_code == 0, r.output
+    r = invoke("analyze", run, "--permutations", "9", "--rf-fields", "6", "--rf-permutations", "20")
+    assert r.exit_code == 0, r.output
+    rf = json.loads((run / "analysis" / "network.json").read_text())["receptive_fields"]["in_hid"]
+    assert rf["fields"] == 6 and len(rf["moran_trained"]) == 6 - rf["constant_fields_left_out"]["trained"]
+    assert (run / "plots" / "receptive_in_hid.png").stat().st_size > 0
+    r = invoke("deploy", run, "--target", "lava-sim", "--samples", "4", "--long-delays", "relay")
+    assert r.exit_code == 0, r.output
+    dep = json.loads((run / "loihi" / "deploy.json").read_text())
+    syn = dep["ops"]["synapses"]
+    assert syn["stored"] < syn["dense_equivalent"]                     # the half-sparse layers stay sparse
+    r = invoke("parity", run, "--samples", "4")
+    assert r.exit_code == 0, r.output
+    assert json.loads((run / "loihi" / "parity.json").read_text())["emulator_vs_lava"]["exact_samples"] == 1.0
