@@ -6,7 +6,7 @@ runs/experiments/<suite>/<variant>-s<seed>/ and is skipped when its results.json
   cost:    spoken digits, 2-D positions, recurrent hidden layer, connection cost at several strengths, then
            `eventprop analyze` on each run (small-world sigma, modularity, Moran's I of class preference)
 
-Writes experiments/results/spatial_<suite>.json and prints a markdown table of mean +- sd over seeds.
+Writes experiments/results/spatial_<suite>.json and .md (mean +- sd over seeds).
 
     python experiments/spatial.py yinyang --seeds 0,1,2
     python experiments/spatial.py cost --seeds 0 --epochs 20 --costs 0,1e-4,1e-3
@@ -16,16 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from pathlib import Path
 
-import numpy as np
+from common import ROOT, RUNS, markdown, mean_sd, params_cell, run
 
-from eventprop.analyze import analyze
 from eventprop.pipeline import config as configs
-from eventprop.pipeline.trainer import start_run
-
-ROOT = Path(__file__).resolve().parent.parent
-RUNS = ROOT / "runs" / "experiments"
 
 
 def variants(suite: str, costs: list[float]):
@@ -50,44 +44,11 @@ def variants(suite: str, costs: list[float]):
     return out
 
 
-def run_one(name: str, cfg, seed: int, epochs: int | None, suite: str) -> dict:
-    cfg.seed = seed
-    if epochs is not None:
-        cfg.train.epochs = epochs
-    out = RUNS / suite / f"{name}-s{seed}"
-    if not (out / "results.json").exists():
-        print(f"--- {suite} {name} seed {seed}", flush=True)
-        start_run(cfg, out, force=True, quiet=True).fit()
-    res = json.loads((out / "results.json").read_text())
-    if suite == "cost":
-        if not (out / "analysis" / "network.json").exists():
-            analyze(out, permutations=999)
-        rep = json.loads((out / "analysis" / "network.json").read_text())
-        g, sp = rep["graph"]["trained"], rep["specialisation"]
-        res.update(sigma=g["sigma"], omega=g["omega"], modularity=g["modularity"],
-                   moran_preference=sp.get("moran_preference", {}).get("I"),
-                   moran_p=sp.get("moran_preference", {}).get("p_value"),
-                   spearman_in_hid=rep["locality"]["trained"].get("in_hid", {}).get("spearman_w_distance"))
-    return res
-
-
-def table(rows: dict[str, list[dict]], suite: str) -> str:
-    cols = ["test_acc", "parameters", "train_seconds"] + (
-        ["sigma", "modularity", "moran_preference", "moran_p", "spearman_in_hid"] if suite == "cost" else [])
-    lines = ["| variant | seeds | " + " | ".join(cols) + " |", "|---" * (len(cols) + 2) + "|"]
-    for name, results in rows.items():
-        cells = []
-        for col in cols:
-            if col == "parameters":
-                p = results[0]["parameters"]
-                cells.append(f"{sum(p.values()):,} ({p['weight']:,} w, {p['delay']:,} d, {p['position']:,} p)")
-                continue
-            vals = np.array([r[col] for r in results if r.get(col) is not None], dtype=float)
-            scale = 100 if col == "test_acc" else 1
-            cells.append("-" if not vals.size else f"{scale * vals.mean():.3g} +- {scale * vals.std(ddof=1):.2g}"
-                         if vals.size > 1 else f"{scale * vals[0]:.3g}")
-        lines.append(f"| {name} | {len(results)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+GRAPH = [("sigma", lambda a: a["graph"]["trained"]["sigma"]),
+         ("modularity", lambda a: a["graph"]["trained"]["modularity"]),
+         ("Moran's I preference", lambda a: a["specialisation"].get("moran_preference", {}).get("I")),
+         ("its p", lambda a: a["specialisation"].get("moran_preference", {}).get("p_value")),
+         ("Spearman(|w|, d) in_hid", lambda a: a["locality"]["trained"].get("in_hid", {}).get("spearman_w_distance"))]
 
 
 def main():
@@ -99,13 +60,24 @@ def main():
     ap.add_argument("--only", help="comma-separated variant names")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    chosen = [(n, c) for n, c in variants(args.suite, [float(x) for x in args.costs.split(",")])
-              if not args.only or n in args.only.split(",")]
-    rows = {}
-    for name, cfg in chosen:
-        rows[name] = [run_one(name, configs.from_dict(cfg.to_dict()), s, args.epochs, args.suite) for s in seeds]
-    (ROOT / "experiments" / "results" / f"spatial_{args.suite}.json").write_text(json.dumps(rows, indent=2))
-    print(table(rows, args.suite))
+    analysis = dict(permutations=999, rf_fields=8, rf_permutations=50) if args.suite == "cost" else None
+    rows, table = {}, []
+    for name, cfg in variants(args.suite, [float(x) for x in args.costs.split(",")]):
+        if args.only and name not in args.only.split(","):
+            continue
+        res = [run(cfg, RUNS / args.suite / f"{name}-s{s}", s, args.epochs, analysis) for s in seeds]
+        rows[name] = res
+        line = [name, str(len(res)), mean_sd([r["test_acc"] for r in res], 100), params_cell(res[0]["parameters"]),
+                mean_sd([r["train_seconds"] for r in res])]
+        if analysis:
+            line += [mean_sd([get(r["analysis"]) for r in res]) for _, get in GRAPH]
+        table.append(line)
+    header = ["variant", "seeds", "test %", "trained parameters", "train s"] + ([g for g, _ in GRAPH] if analysis else [])
+    text = markdown(header, table)
+    out = ROOT / "experiments" / "results" / f"spatial_{args.suite}"
+    out.with_suffix(".json").write_text(json.dumps(rows, indent=2))
+    out.with_suffix(".md").write_text(text + "\n")
+    print(text)
 
 
 if __name__ == "__main__":

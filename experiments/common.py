@@ -1,0 +1,48 @@
+"""Shared by the experiment scripts: resumable runs and mean +- sd tables."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from eventprop.analyze import analyze
+from eventprop.pipeline import config as configs
+from eventprop.pipeline.trainer import start_run
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = ROOT / "runs" / "experiments"
+
+
+def run(cfg, out: Path, seed: int, epochs: int | None, analysis: dict | None = None) -> dict:
+    """Train (unless out/results.json exists) and, with `analysis` (keyword arguments of eventprop.analyze),
+    analyse (unless done); returns results.json with the analysis report under "analysis"."""
+    cfg = configs.from_dict(cfg.to_dict())
+    cfg.seed = seed
+    if epochs is not None:
+        cfg.train.epochs = epochs
+    if not (out / "results.json").exists():
+        print(f"--- {out.relative_to(RUNS)}", flush=True)
+        start_run(cfg, out, force=True, quiet=True).fit()
+    res = json.loads((out / "results.json").read_text())
+    if analysis is not None:
+        if not (out / "analysis" / "network.json").exists():
+            analyze(out, **analysis)
+        res["analysis"] = json.loads((out / "analysis" / "network.json").read_text())
+    return res
+
+
+def mean_sd(values, scale: float = 1.0) -> str:
+    v = np.array([x for x in values if x is not None], dtype=float) * scale
+    if not v.size:
+        return "-"
+    return f"{v.mean():.3g} +- {v.std(ddof=1):.2g}" if v.size > 1 else f"{v[0]:.3g}"
+
+
+def params_cell(p: dict) -> str:
+    return f"{sum(p.values()):,} ({p['weight']:,} w, {p['delay']:,} d, {p['position']:,} p)"
+
+
+def markdown(header: list[str], rows: list[list[str]]) -> str:
+    return "\n".join(["| " + " | ".join(header) + " |", "|---" * len(header) + "|"] +
+                     ["| " + " | ".join(r) + " |" for r in rows])
