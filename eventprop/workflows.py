@@ -2,6 +2,7 @@
 network and its datasets) and loihi/ (quantisation, emulator, Lava). Results go to RUN/loihi/."""
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -71,6 +72,14 @@ def _float_accuracy(run, idx: np.ndarray) -> float:
     return correct / len(idx)
 
 
+def source_stamp(run_dir: Path) -> str:
+    """sha256 (first 16 hex digits) of the run's config.toml and best.pt: which trained network a model.h5 holds."""
+    h = hashlib.sha256()
+    for name in ("config.toml", "best.pt"):
+        h.update(Path(run_dir, name).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def deploy(run_dir: Path, target: str = "emulator", samples: int | None = None, long_delay_mode: str = "error",
            percentile: float = 99.0, timeout: float = 600.0, quiet: bool = False, datasets=None) -> dict:
     """Quantise the run's best network, write RUN/loihi/model.h5, and compare float vs fixed-point accuracy on the
@@ -83,6 +92,7 @@ def deploy(run_dir: Path, target: str = "emulator", samples: int | None = None, 
     fx = quantize(run.net, run.params, percentile=percentile)
     out_dir = Path(run_dir) / "loihi"
     dep = long_delays.apply(fx, long_delay_mode)     # refuses (mode "error") before anything is written
+    fx.meta["source"] = source_stamp(run_dir)
     write_netx(fx, out_dir / "model.h5")
     labels = test.labels[idx]
     report = {"target": target, "samples": int(len(idx)), "long_delays": long_delay_mode, "percentile": percentile,
@@ -107,6 +117,11 @@ def _deployed(run_dir: Path, datasets=None):
         raise RunError(f"{out_dir / 'model.h5'} does not exist; run `eventprop deploy {run_dir}` first")
     settings = json.loads((out_dir / "deploy.json").read_text()) if (out_dir / "deploy.json").exists() else {}
     fx = read_netx(out_dir / "model.h5")
+    stamp, want = fx.meta.get("source"), source_stamp(run_dir)
+    if stamp != want:
+        what = "carries no eventprop source stamp" if stamp is None else \
+            f"was deployed from another checkpoint or config (stamp {stamp}, this run {want})"
+        raise RunError(f"{out_dir / 'model.h5'} {what}; run `eventprop deploy {run_dir}` again")
     return run, fx, long_delays.apply(fx, settings.get("long_delays", "error"))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import h5py
+import torch
 import pytest
 from click.testing import CliRunner
 
@@ -88,3 +89,25 @@ def test_refused_deployment_writes_nothing(trained_run, tmp_path):
     r = invoke("deploy", run)
     assert r.exit_code == 2 and "above Loihi 2's 62 steps" in " ".join(r.output.split())
     assert not (run / "loihi" / "model.h5").exists()
+
+
+def test_parity_and_bench_refuse_a_model_file_of_another_network(trained_run, tmp_path):
+    import shutil
+    run = tmp_path / "copy"
+    shutil.copytree(trained_run, run)
+    r = invoke("deploy", run, "--long-delays", "relay", "--samples", "4")
+    assert r.exit_code == 0, r.output
+    state = torch.load(run / "best.pt", weights_only=False)           # training moved on after the deployment
+    state["model"]["hid_out.weight"] += 0.01
+    torch.save(state, run / "best.pt")
+    for cmd in ("parity", "bench"):
+        r = invoke(cmd, run, "--samples", "2")
+        assert r.exit_code == 2 and "deployed from another checkpoint or config" in " ".join(r.output.split()), r.output
+    r = invoke("deploy", run, "--long-delays", "relay", "--samples", "4")
+    assert r.exit_code == 0, r.output
+    with h5py.File(run / "loihi" / "model.h5", "a") as f:                # a foreign netx file (no eventprop stamp)
+        meta = json.loads(f.attrs["eventprop"])
+        del meta["meta"]["source"]
+        f.attrs["eventprop"] = json.dumps(meta)
+    r = invoke("parity", run, "--samples", "2")
+    assert r.exit_code == 2 and "carries no eventprop source stamp" in " ".join(r.output.split()), r.output
