@@ -179,9 +179,13 @@ def bench_cmd(run, samples, lava_samples, timeout):
     for name, layer in rep["ops"]["layers"].items():
         table.add_row(name, f"{layer['spikes']:.1f}", f"{layer['synaptic_ops']:.0f}", f"{layer['neuron_updates']:.0f}")
     lava = f", Lava fixed_pt {rep['lava_ms_per_step']:.2f} ms/step" if "lava_ms_per_step" in rep else ""
+    nb = rep["neurobench"]
     table.caption = (f"energy {rep['ops']['energy_uj_per_sample']:.3f} uJ/sample ({rep['ops']['energy_model']}); "
                      f"emulator {rep['emulator_ms_per_sample_batch1']:.2f} ms/sample at batch 1, "
-                     f"{rep['emulator_ms_per_sample_batched']:.3f} batched{lava}")
+                     f"{rep['emulator_ms_per_sample_batched']:.3f} batched{lava}. NeuroBench (float net): footprint "
+                     f"{nb['footprint_bytes']:,} B, connection sparsity {nb['connection_sparsity']:.3f}, activation "
+                     f"sparsity {nb['activation_sparsity']:.4f}, Effective_ACs {nb['synaptic_operations']['Effective_ACs']:.0f},"
+                     f" Dense {nb['synaptic_operations']['Dense']:.3g} per sample")
     console.print(table)
     console.print(f"wrote {run / 'loihi' / 'bench.json'} and {run / 'plots' / 'energy.png'}")
 
@@ -245,6 +249,49 @@ def analyze(run, density, permutations, k, seed, rf_fields, rf_permutations):
     console.print(_analysis_table(str(run), rep))
     console.print(f"wrote {run / 'analysis' / 'network.json'}" +
                   (f" and {run / 'plots'}/layout_*.png" if (run / "plots" / "layout_trained.png").exists() else ""))
+
+
+@main.command("export-nir")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def export_nir(run, out):
+    """Write RUN's trained network as a NIR graph (per-synapse delays expanded into Linear -> Delay -> Linear)."""
+    from .interop.nir_io import export_run
+    try:
+        sizes = export_run(run, out)
+    except EventpropError as e:
+        _fail(str(e))
+    table = Table(title=f"{out}: NIR graph of {run}")
+    for col in ("connection", "nodes", "delay channels", "matrix entries"):
+        table.add_column(col, justify="right")
+    for name, s in sizes.items():
+        table.add_row(name, str(s["nodes"]), f"{s['channels']:,}", f"{s['entries']:,}")
+    console.print(table)
+
+
+@main.command("import-mlgenn")
+@click.argument("checkpoint_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--config", "config_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="eventprop config describing the same network (and its dataset)")
+@click.option("--epoch", type=int, required=True, help="checkpoint epoch (file prefix <epoch>-)")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="run folder to create")
+@click.option("--map", "mapping", multiple=True, help="OURS=THEIRS connection name, e.g. in_hid=Conn_Pop0_Pop1")
+@click.option("--force", is_flag=True, help="replace an existing run folder")
+def import_mlgenn(checkpoint_dir, config_file, epoch, out, mapping, force):
+    """Turn an mlGeNN checkpoint (<epoch>-<connection>-g.npy / -d.npy) into a run folder for deploy/parity/bench."""
+    from .interop.mlgenn_checkpoints import import_checkpoint
+    try:
+        names = {}
+        for item in mapping:
+            ours, sep, theirs = item.partition("=")
+            if not sep or not ours or not theirs:
+                raise RunError(f"--map expects OURS=THEIRS, got {item!r}")
+            names[ours] = theirs
+        summary = import_checkpoint(checkpoint_dir, configs.load(config_file), epoch, out, names, force)
+    except EventpropError as e:
+        _fail(str(e))
+    console.print_json(json.dumps(summary))
+    console.print(f"run folder: {out} (next: eventprop deploy {out})")
 
 
 @main.group()

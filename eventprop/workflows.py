@@ -12,6 +12,7 @@ import torch
 from rich.progress import Progress
 
 from .analysis import plot_energy, plot_spike_comparison
+from .interop.neurobench import model_metrics
 from .loihi import long_delays, parity
 from .loihi.emulator import Emulator
 from .loihi.energy import count_ops
@@ -127,7 +128,8 @@ def _deployed(run_dir: Path, datasets=None):
 
 def bench(run_dir: Path, samples: int = 100, lava_samples: int = 2, timeout: float = 600.0, datasets=None) -> dict:
     """Latency (emulator batch 1 and batched, Lava fixed_pt per step) and per-layer synaptic ops, spikes and energy
-    per sample of the deployed network; writes RUN/loihi/bench.json and RUN/plots/energy.png."""
+    per sample of the deployed network, and NeuroBench's model metrics of the float network on the same samples;
+    writes RUN/loihi/bench.json and RUN/plots/energy.png."""
     run, fx, dep = _deployed(run_dir, datasets)
     test = run.datasets[2]
     idx = _indices(test, samples, None)
@@ -144,8 +146,12 @@ def bench(run_dir: Path, samples: int = 100, lava_samples: int = 2, timeout: flo
     batched_ms = 1e3 * (time.perf_counter() - t0) / len(idx)
     n_steps = events.n_steps(fx.dt)
     ops = count_ops(dep, {**res.spike_counts, **res.input_counts}, n_steps)
+    model = compile_network(run.net, params=run.params)
+    with torch.no_grad():
+        float_counts = {k: v.numpy() for k, v in model.run(events).spike_counts.items()}
     report = {"samples": int(len(idx)), "steps_per_sample": n_steps, "model_time_ms": n_steps * fx.dt,
-              "emulator_ms_per_sample_batch1": single_ms, "emulator_ms_per_sample_batched": batched_ms, "ops": ops}
+              "emulator_ms_per_sample_batch1": single_ms, "emulator_ms_per_sample_batched": batched_ms, "ops": ops,
+              "neurobench": model_metrics(run.net, model.export(), {**float_counts, **res.input_counts}, n_steps)}
     if lava_samples > 0:
         lava_events, _ = test.batch(idx[:lava_samples])
         _, secs = run_lava(dep, lava_events, timeout=timeout)

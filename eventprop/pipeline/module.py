@@ -92,8 +92,8 @@ class EventPropModule(nn.Module):
         for c in net.connections:
             holder = _Params()
             if c.sparse:
-                pre = np.asarray(params[f"{c.name}.pre_ind"], dtype=np.int64)
-                post = np.asarray(params[f"{c.name}.post_ind"], dtype=np.int64)
+                pre = np.ascontiguousarray(params[f"{c.name}.pre_ind"], dtype=np.int64)
+                post = np.ascontiguousarray(params[f"{c.name}.post_ind"], dtype=np.int64)
                 if np.any(np.diff(pre) < 0):
                     raise ValueError(f"Connection {c.name!r}: pre_ind must be sorted (CSR order)")
                 holder.register_buffer("pre_ind", torch.from_numpy(pre))

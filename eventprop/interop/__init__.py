@@ -1,0 +1,1 @@
+"""Interop with the field: mlGeNN checkpoints in, NIR out and in, NeuroBench metrics."""

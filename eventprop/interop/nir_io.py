@@ -1,0 +1,221 @@
+"""NIR (Neuromorphic Intermediate Representation) out and in.
+
+Mapping (times in seconds, NIR's convention; the graph's metadata keeps dt):
+  SpikeInput -> Input; LeakyIntegrateFire -> CubaLIF(tau_syn, tau_mem, r = 1, v_leak = 0, v_threshold, v_reset = 0,
+  w_in = tau_syn); LeakyIntegrate -> CubaLI(tau_syn, tau_mem, r = 1, v_leak = 0, w_in = tau_syn) followed by Output.
+  w_in = tau_syn makes a spike through weight w raise I by w, as in the continuous-time limit of the engine (I jumps
+  by w, tau_mem dV/dt = -V + I). A connection without delays is one Linear [N_post, N_pre]. NIR's Delay delays whole
+  channels, so per-synapse delays are expanded: Linear F (one-hot, one channel per distinct (presynaptic neuron,
+  delay) pair) -> Delay (that delay, seconds) -> Linear W [N_post, channels]; its size is reported. Delays are the
+  integer step delays the forward pass uses (Connection.rounded_delays) times dt.
+
+from_nir reads those patterns and also pop -> Delay(per source) -> Linear -> pop and pop -> Linear -> Delay(per
+target) -> pop; anything else is refused naming the node.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nir
+import numpy as np
+
+from ..errors import ModelError
+from ..models import (Connection, Dense, Exponential, LeakyIntegrate, LeakyIntegrateFire, Network, Population,
+                      Sparse, SpikeInput)
+
+MS = 1e-3
+
+
+def _pop_node(pop, tau_syn_ms: float):
+    m, n = pop.model, pop.size
+    ones = np.ones(n)
+    if isinstance(m, SpikeInput):
+        return nir.Input(input_type={"input": np.array([n])})
+    ts, tm = tau_syn_ms * MS * ones, m.tau_mem * MS * ones
+    meta = {"eventprop": {"population": pop.name}}
+    if isinstance(m, LeakyIntegrateFire):
+        return nir.CubaLIF(tau_syn=ts, tau_mem=tm, r=ones, v_leak=0 * ones, v_threshold=m.v_thresh * ones,
+                           v_reset=0 * ones, w_in=ts.copy(), metadata=meta)
+    if isinstance(m, LeakyIntegrate):
+        meta["eventprop"]["readout"] = m.readout
+        return nir.CubaLI(tau_syn=ts, tau_mem=tm, r=ones, v_leak=0 * ones, w_in=ts.copy(), metadata=meta)
+    raise ModelError(f"Population {pop.name!r}: {type(m).__name__} has no NIR mapping")
+
+
+def to_nir(net: Network, params: dict) -> tuple[nir.NIRGraph, dict]:
+    """The network with `params` as a NIR graph, and the expansion sizes per connection."""
+    nodes, edges, sizes = {}, [], {}
+    for pop in net.populations:
+        incoming = {c.synapse.tau for c in net.connections if c.target is pop}
+        if len(incoming) > 1:
+            raise ModelError(f"Population {pop.name!r}: NIR's CubaLIF has one synaptic time constant, incoming "
+                             f"connections have {sorted(incoming)}")
+        nodes[pop.name] = _pop_node(pop, next(iter(incoming), 0.0))
+        if isinstance(pop.model, LeakyIntegrate):
+            nodes[f"{pop.name}_out"] = nir.Output(output_type={"output": np.array([pop.size])})
+            edges.append((pop.name, f"{pop.name}_out"))
+    for c in net.connections:
+        w = np.asarray(params[f"{c.name}.weight"], dtype=np.float64)
+        d = np.asarray(c.rounded_delays(c.delays(lambda k: np.asarray(params[k]))), dtype=np.int64)
+        if c.sparse:
+            pre, post = np.asarray(params[f"{c.name}.pre_ind"]), np.asarray(params[f"{c.name}.post_ind"])
+        else:
+            pre, post = (a.ravel() for a in np.meshgrid(np.arange(c.source.size), np.arange(c.target.size),
+                                                        indexing="ij"))
+        w, d = w.ravel(), d.ravel()
+        meta = {"connection": c.name, "sparse": c.sparse, "max_delay_steps": c.max_delay_steps,
+                "learn_delays": c.learn_delays}
+        if not np.any(d):
+            mat = np.zeros((c.target.size, c.source.size))
+            mat[post, pre] = w
+            nodes[c.name] = nir.Linear(weight=mat, metadata={"eventprop": meta})
+            edges += [(c.source.name, c.name), (c.name, c.target.name)]
+            sizes[c.name] = {"nodes": 1, "channels": 0, "entries": int(mat.size)}
+            continue
+        keys, channel = np.unique(np.stack([pre, d]), axis=1, return_inverse=True)   # (pre, delay) pairs
+        channel = channel.ravel()
+        fan = np.zeros((keys.shape[1], c.source.size))
+        fan[np.arange(keys.shape[1]), keys[0]] = 1.0
+        mat = np.zeros((c.target.size, keys.shape[1]))
+        mat[post, channel] = w
+        nodes[f"{c.name}_fanout"] = nir.Linear(weight=fan, metadata={"eventprop": {**meta, "role": "fanout"}})
+        nodes[f"{c.name}_delay"] = nir.Delay(delay=keys[1] * net.dt * MS, metadata={"eventprop": meta})
+        nodes[c.name] = nir.Linear(weight=mat, metadata={"eventprop": {**meta, "role": "weights"}})
+        edges += [(c.source.name, f"{c.name}_fanout"), (f"{c.name}_fanout", f"{c.name}_delay"),
+                  (f"{c.name}_delay", c.name), (c.name, c.target.name)]
+        sizes[c.name] = {"nodes": 3, "channels": int(keys.shape[1]), "entries": int(fan.size + mat.size)}
+    graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata={"eventprop": {"dt_ms": net.dt, "time_unit": "s"}})
+    return graph, sizes
+
+
+def export_run(run_dir: Path, path: Path) -> dict:
+    """Write RUN's best network to `path` (.nir, HDF5); returns the expansion sizes."""
+    from ..pipeline.runs import load_trained
+    run = load_trained(run_dir)
+    graph, sizes = to_nir(run.net, run.params)
+    nir.write(str(path), graph)
+    return sizes
+
+
+# ---- import --------------------------------------------------------------------------------------------------------
+def _uniform(node_name: str, field: str, value) -> float:
+    arr = np.asarray(value, dtype=np.float64).ravel()
+    if arr.size == 0 or np.ptp(arr) > 1e-12 * max(1.0, abs(arr[0])):
+        raise ModelError(f"NIR node {node_name!r}: {field} must be the same for every neuron (one eventprop "
+                         f"population), got values in [{arr.min():g}, {arr.max():g}]")
+    return float(arr[0])
+
+
+def _population(name: str, node, dt: float):
+    """(neuron model, size, tau_syn ms) of a NIR population node."""
+    if isinstance(node, nir.Input):
+        return SpikeInput(), int(np.prod(node.input_type["input"])), None
+    if isinstance(node, (nir.CubaLIF, nir.CubaLI)):
+        tau_syn = _uniform(name, "tau_syn", node.tau_syn)
+        for field, want in (("r", 1.0), ("v_leak", 0.0), ("w_in", tau_syn)):
+            if not np.allclose(np.asarray(getattr(node, field), dtype=np.float64), want, rtol=1e-9, atol=1e-15):
+                raise ModelError(f"NIR node {name!r}: eventprop reads {type(node).__name__} with {field} = {want:g} "
+                                 f"(r = 1, v_leak = 0, w_in = tau_syn)")
+        tau_mem = _uniform(name, "tau_mem", node.tau_mem) / MS
+        size = np.asarray(node.tau_mem).size
+        if isinstance(node, nir.CubaLIF):
+            if node.v_reset is not None and np.any(np.asarray(node.v_reset) != 0):
+                raise ModelError(f"NIR node {name!r}: v_reset must be 0")
+            return LeakyIntegrateFire(v_thresh=_uniform(name, "v_threshold", node.v_threshold), tau_mem=tau_mem), \
+                size, tau_syn / MS
+        readout = node.metadata.get("eventprop", {}).get("readout", "avg_var_exp_weight")
+        return LeakyIntegrate(tau_mem=tau_mem, readout=readout), size, tau_syn / MS
+    return None
+
+
+def _linear(name: str, node) -> np.ndarray:
+    if isinstance(node, nir.Affine) and np.any(np.asarray(node.bias) != 0):
+        raise ModelError(f"NIR node {name!r}: Affine with a non-zero bias has no eventprop mapping")
+    return np.asarray(node.weight, dtype=np.float64)
+
+
+def _synapses(chain: list[str], graph, n_pre: int, n_post: int, dt: float):
+    """(W [N_pre, N_post], D steps [N_pre, N_post]) of a chain of Linear / Affine / Delay nodes."""
+    kinds = ["delay" if isinstance(graph.nodes[n], nir.Delay) else "linear" for n in chain]
+    steps = lambda n: np.floor(np.asarray(graph.nodes[n].delay, dtype=np.float64) / MS / dt + 0.5)  # noqa: E731
+    if kinds == ["linear"]:
+        w = _linear(chain[0], graph.nodes[chain[0]]).T
+        return w, np.zeros_like(w)
+    if kinds == ["delay", "linear"]:
+        w = _linear(chain[1], graph.nodes[chain[1]]).T
+        return w, np.repeat(steps(chain[0])[:, None], n_post, 1)
+    if kinds == ["linear", "delay"]:
+        w = _linear(chain[0], graph.nodes[chain[0]]).T
+        return w, np.repeat(steps(chain[1])[None, :], n_pre, 0)
+    if kinds == ["linear", "delay", "linear"]:
+        fan, d, mat = _linear(chain[0], graph.nodes[chain[0]]), steps(chain[1]), _linear(chain[2], graph.nodes[chain[2]])
+        if not (np.all((fan == 0) | (fan == 1)) and np.all(fan.sum(1) == 1)):
+            raise ModelError(f"NIR node {chain[0]!r}: a Linear -> Delay -> Linear chain needs a one-hot fan-out "
+                             f"(each channel copies one presynaptic neuron)")
+        source = fan.argmax(1)
+        w, dd, seen = np.zeros((n_pre, n_post)), np.zeros((n_pre, n_post)), np.zeros((n_pre, n_post), bool)
+        for ch in range(fan.shape[0]):
+            nz = np.flatnonzero(mat[:, ch])
+            if np.any(seen[source[ch], nz]):
+                raise ModelError(f"NIR chain {' -> '.join(chain)}: two delayed paths join the same pair of neurons")
+            w[source[ch], nz], dd[source[ch], nz], seen[source[ch], nz] = mat[nz, ch], d[ch], True
+        return w, dd
+    raise ModelError(f"NIR chain {' -> '.join(chain)}: eventprop reads Linear, Delay -> Linear, Linear -> Delay and "
+                     f"Linear -> Delay -> Linear between two populations")
+
+
+def _identifier(name: str) -> str:
+    out = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
+    return out if out.isidentifier() else f"n_{out}"
+
+
+def from_nir(graph, dt: float | None = None) -> tuple[Network, dict]:
+    """A NIR graph (or a .nir path) as an eventprop Network and its parameter dictionary (Network.instantiate's
+    layout). dt (ms): from the graph's eventprop metadata when present."""
+    if isinstance(graph, (str, Path)):
+        graph = nir.read(str(graph))
+    dt = dt or graph.metadata.get("eventprop", {}).get("dt_ms")
+    if not dt:
+        raise ModelError("from_nir: the graph does not say its time step; pass dt= (ms)")
+    succ: dict[str, list[str]] = {}
+    for a, b in graph.edges:
+        succ.setdefault(a, []).append(b)
+    pops = {}
+    for name, node in graph.nodes.items():
+        spec = _population(name, node, dt)
+        if spec is None and not isinstance(node, (nir.Linear, nir.Affine, nir.Delay, nir.Output)):
+            raise ModelError(f"NIR node {name!r}: {type(node).__name__} has no eventprop mapping")
+        if spec is not None:
+            pops[name] = spec
+    net, params = Network(dt=dt), {}
+    with net:
+        made = {n: Population(m, size, name=_identifier(n)) for n, (m, size, _) in pops.items()}
+        for src in pops:
+            for first in succ.get(src, []):
+                if isinstance(graph.nodes[first], nir.Output):
+                    continue
+                chain, node = [], first
+                while node not in pops:
+                    chain.append(node)
+                    nxt = succ.get(node, [])
+                    if len(nxt) != 1:
+                        raise ModelError(f"NIR node {node!r}: expected one successor on the way to a population, "
+                                         f"found {nxt}")
+                    node = nxt[0]
+                tgt = node
+                w, d = _synapses(chain, graph, pops[src][1], pops[tgt][1], dt)
+                meta = graph.nodes[chain[-1] if isinstance(graph.nodes[chain[-1]], nir.Linear) else chain[0]] \
+                    .metadata.get("eventprop", {})
+                name = _identifier(meta.get("connection", "_".join(chain)))
+                max_delay = int(max(meta.get("max_delay_steps", 0), d.max(initial=0)))
+                if meta.get("sparse"):
+                    pre, post = np.nonzero(w)
+                    conn = Sparse(pre, post, w[pre, post], d[pre, post])
+                    params[f"{name}.pre_ind"], params[f"{name}.post_ind"] = pre, post
+                    params[f"{name}.weight"], params[f"{name}.delay"] = w[pre, post], d[pre, post]
+                else:
+                    conn = Dense(weight=w, delay=d)
+                    params[f"{name}.weight"], params[f"{name}.delay"] = w, d
+                Connection(made[src], made[tgt], conn, Exponential(pops[tgt][2]), max_delay_steps=max_delay,
+                           learn_delays=bool(meta.get("learn_delays", False)) and max_delay > 0, name=name)
+    return net, params
