@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from eventprop.cli import main
 from eventprop.errors import ModelError
 from eventprop.interop.neurobench import model_metrics
-from eventprop.interop.nir_io import from_nir, to_nir
+from eventprop import from_nir, to_nir
 from eventprop.models import (Connection, Dense, Exponential, FixedProbability, LeakyIntegrate, LeakyIntegrateFire,
                               Network, Normal, Population, SpikeInput, Uniform)
 from eventprop.pipeline import config as configs
