@@ -187,7 +187,19 @@ def bench_cmd(run, samples, lava_samples, timeout):
                      f"sparsity {nb['activation_sparsity']:.4f}, Effective_ACs {nb['synaptic_operations']['Effective_ACs']:.0f},"
                      f" Dense {nb['synaptic_operations']['Dense']:.3g} per sample")
     console.print(table)
-    console.print(f"wrote {run / 'loihi' / 'bench.json'} and {run / 'plots' / 'energy.png'}")
+    plat = Table(title="per sample, side by side")
+    for col in ("platform", "batch 1 ms", "batched ms", "energy uJ", "energy is"):
+        plat.add_column(col, justify="right")
+    plat.add_row("Loihi 2", "- (no chip)", "-", f"{rep['ops']['energy_uj_per_sample']:.3f}", "estimated (op counts)")
+    plat.add_row("fixed-point emulator (CPU)", f"{rep['emulator_ms_per_sample_batch1']:.2f}",
+                 f"{rep['emulator_ms_per_sample_batched']:.3f}", "-", "-")
+    for h in rep["host"]:
+        energy = "-" if h["energy_uj_per_sample"] is None else f"{h['energy_uj_per_sample']:.1f}"
+        plat.add_row(f"float model ({h['device']})", f"{h['ms_per_sample_batch1']:.2f}",
+                     f"{h['ms_per_sample_batched']:.3f}", energy, h["energy"])
+    console.print(plat)
+    console.print(f"wrote {run / 'loihi' / 'bench.json'}, {run / 'plots' / 'energy.png'} and "
+                  f"{run / 'plots' / 'platforms.png'}")
 
 
 def _fmt(x, spec=".3f"):

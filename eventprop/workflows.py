@@ -11,7 +11,8 @@ import numpy as np
 import torch
 from rich.progress import Progress
 
-from .analysis import plot_energy, plot_spike_comparison
+from .analysis import plot_energy, plot_platforms, plot_spike_comparison
+from .host_inference import measure as measure_host
 from .interop.neurobench import model_metrics
 from .loihi import long_delays, parity
 from .loihi.emulator import Emulator
@@ -152,12 +153,16 @@ def bench(run_dir: Path, samples: int = 100, lava_samples: int = 2, timeout: flo
     report = {"samples": int(len(idx)), "steps_per_sample": n_steps, "model_time_ms": n_steps * fx.dt,
               "emulator_ms_per_sample_batch1": single_ms, "emulator_ms_per_sample_batched": batched_ms, "ops": ops,
               "neurobench": model_metrics(run.net, model.export(), {**float_counts, **res.input_counts}, n_steps)}
+    report["host"] = [measure_host(run.net, run.params, test, idx, "cpu")]
+    if torch.cuda.is_available():
+        report["host"].append(measure_host(run.net, run.params, test, idx, "cuda"))
     if lava_samples > 0:
         lava_events, _ = test.batch(idx[:lava_samples])
         _, secs = run_lava(dep, lava_events, timeout=timeout)
         report["lava_ms_per_step"] = 1e3 * secs / (lava_samples * n_steps)
     (Path(run_dir) / "loihi" / "bench.json").write_text(json.dumps(report, indent=2))
     plot_energy(ops, Path(run_dir) / "plots" / "energy.png")
+    plot_platforms(report, Path(run_dir) / "plots" / "platforms.png")
     return report
 
 

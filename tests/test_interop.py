@@ -159,3 +159,7 @@ def test_export_nir_command_and_bench_neurobench(seq_run, tmp_path):
     assert r.exit_code == 0, r.output
     nb = json.loads((run / "loihi" / "bench.json").read_text())["neurobench"]
     assert nb["synaptic_operations"]["Effective_ACs"] > 0 and 0 < nb["activation_sparsity"] < 1
+    host = json.loads((run / "loihi" / "bench.json").read_text())["host"][0]
+    assert host["device"] == "cpu" and host["ms_per_sample_batch1"] > 0 and host["latency"] == "measured"
+    assert (host["energy_uj_per_sample"] is None) == host["energy"].startswith("not measured")
+    assert (run / "plots" / "platforms.png").stat().st_size > 0

@@ -125,10 +125,10 @@ def test_nan_guard_skips_then_aborts(tmp_path, monkeypatch):
     real_loss = tr._loss
     calls = {"n": 0}
 
-    def flaky(run, labels):   # first two batches non-finite, then normal: skipped with a warning, run continues
-        loss, readout = real_loss(run, labels)
+    def flaky(run, labels, *args):   # first two batches non-finite, then normal: skipped with a warning, continues
+        loss, ce, shared = real_loss(run, labels, *args)
         calls["n"] += 1
-        return (loss * float("nan") if calls["n"] <= 2 else loss), readout
+        return (loss * float("nan"), float("nan"), shared) if calls["n"] <= 2 else (loss, ce, shared)
 
     monkeypatch.setattr(tr, "_loss", flaky)
     before = tr.model.get_submodule("in_hid").weight.detach().clone()
@@ -137,8 +137,11 @@ def test_nan_guard_skips_then_aborts(tmp_path, monkeypatch):
     assert torch.isfinite(tr.model.get_submodule("in_hid").weight).all()
     assert not torch.equal(before, tr.model.get_submodule("in_hid").weight.detach())
 
-    monkeypatch.setattr(tr, "_loss", lambda run, labels: (real_loss(run, labels)[0] * float("inf"),
-                                                          run.readouts["output"]))
+    def infinite(run, labels, *args):
+        loss, _, shared = real_loss(run, labels, *args)
+        return loss * float("inf"), float("inf"), shared
+
+    monkeypatch.setattr(tr, "_loss", infinite)
     tr.cfg.train.epochs = 2
     with pytest.warns(UserWarning), pytest.raises(RunError, match="consecutive batches with non-finite"):
         tr.fit()

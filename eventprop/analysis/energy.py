@@ -1,4 +1,4 @@
-"""Per-layer energy estimate of a deployed network as a stacked bar chart (synaptic ops, neuron updates, spikes)."""
+"""Per-layer energy estimate of a deployed network (stacked bars), and latency / energy per platform side by side."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,6 +25,34 @@ def plot_energy(ops: dict, out_path: Path) -> None:
     ax.legend(fontsize=8)
     fig.text(0.01, 0.01, ops["energy_model"], fontsize=6)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_path, dpi=120)
+    plt.close(fig)
+
+
+def plot_platforms(report: dict, out_path: Path) -> None:
+    """Latency (batch 1 and batched) and energy per sample: Loihi 2 (estimated energy; Lava simulation time is not
+    chip latency, so none is drawn) beside the float model on this machine's CPU / GPU (measured)."""
+    names, batch1, batched, energy, kinds = ["Loihi 2"], [None], [None], [report["ops"]["energy_uj_per_sample"]], \
+        ["estimated"]
+    for h in report.get("host", []):
+        names.append(f"float {h['device']}")
+        batch1.append(h["ms_per_sample_batch1"])
+        batched.append(h["ms_per_sample_batched"])
+        energy.append(h["energy_uj_per_sample"])
+        kinds.append("measured" if h["energy_uj_per_sample"] is not None else "not measured")
+    fig, (ax_t, ax_e) = plt.subplots(1, 2, figsize=(9, 3.5))
+    x = range(len(names))
+    ax_t.bar([i - 0.2 for i in x], [v or 0 for v in batch1], 0.4, label="batch 1 (measured)")
+    ax_t.bar([i + 0.2 for i in x], [v or 0 for v in batched], 0.4, label="batched (measured)")
+    ax_t.set(xticks=list(x), xticklabels=names, ylabel="ms per sample", title="latency (Loihi 2: no chip here)")
+    ax_t.legend(fontsize=7)
+    ax_e.bar(list(x), [v or 0 for v in energy], color=["tab:green" if k == "estimated" else "tab:blue" for k in kinds])
+    for i, k in zip(x, kinds):
+        ax_e.text(i, 0, k, ha="center", va="bottom", fontsize=7, rotation=90)
+    ax_e.set(xticks=list(x), xticklabels=names, ylabel="uJ per sample", yscale="log" if all(energy) else "linear",
+             title="energy per sample")
+    fig.tight_layout()
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_path, dpi=120)
     plt.close(fig)
