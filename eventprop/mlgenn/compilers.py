@@ -1,0 +1,188 @@
+"""mlGeNN's EventPropCompiler / InferenceCompiler on eventprop's engine."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .. import models
+from ..pipeline.inputs import SpikeEvents
+from ..pipeline.module import compile as compile_network
+from .errors import unsupported
+from .neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from .optimisers import Adam
+from .utils.data import to_lists
+
+
+@dataclass
+class Metric:
+    """mlGeNN's metric object: `.result` is the accuracy."""
+    correct: int = 0
+    total: int = 0
+
+    @property
+    def result(self) -> float:
+        return self.correct / max(self.total, 1)
+
+
+def _build(network, dt: float, delay_learn_conns) -> tuple[models.Network, dict]:
+    """eventprop Network from the recorded mlGeNN one; returns it and {mlGeNN connection: eventprop name}."""
+    learn = {id(c) for c in delay_learn_conns}
+    net, made, names = models.Network(dt=dt), {}, {}
+    with net:
+        for k, pop in enumerate(network.populations):
+            n = pop.neuron
+            if isinstance(n, SpikeInput):
+                model = models.SpikeInput()
+            elif isinstance(n, LeakyIntegrateFire):
+                model = models.LeakyIntegrateFire(v_thresh=n.v_thresh, tau_mem=n.tau_mem)
+            elif isinstance(n, LeakyIntegrate):
+                model = models.LeakyIntegrate(tau_mem=n.tau_mem, readout=n.readout)
+            else:
+                raise unsupported(f"neuron model {type(n).__name__}")
+            made[id(pop)] = models.Population(model, pop.size, name=f"p{k}")
+        for k, c in enumerate(network.connections):
+            conn = c.connectivity
+            max_delay = c.max_delay_steps
+            if max_delay is None:
+                bounds = models.initialisers.value_bounds(conn.delay)
+                if bounds is None:
+                    raise unsupported(f"Connection {c.name!r}: delays without max_delay_steps",
+                                      "set max_delay_steps, as mlGeNN asks too")
+                max_delay = int(math.ceil(bounds[1]))
+            if conn.p is None:
+                desc = models.Dense(weight=conn.weight, delay=conn.delay)
+            else:
+                desc = models.FixedProbability(conn.p, weight=conn.weight, delay=conn.delay)
+            names[c] = f"c{k}"
+            models.Connection(made[id(c.source)], made[id(c.target)], desc, models.Exponential(c.synapse.tau),
+                              max_delay_steps=int(max_delay), learn_delays=id(c) in learn, name=f"c{k}")
+    return net, names
+
+
+
+
+class CompiledNetwork:
+    def __init__(self, network, module, names, dt: float, n_steps: int, batch_size: int, optimisers=None,
+                 reg=(0.0, 0.0), seed: int = 0):
+        self.network, self.module, self.names, self.seed = network, module, names, seed
+        self.dt, self.n_steps, self.batch_size = dt, n_steps, batch_size
+        self.optimisers, self.reg = optimisers or {}, reg
+        self._pop_name = {id(p): f"p{k}" for k, p in enumerate(network.populations)}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def _batches(self, x, y, order):
+        (in_pop, samples), = x.items()
+        (out_pop, labels), = y.items()
+        labels = np.asarray(labels)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            lists = [to_lists(samples[i]) for i in idx]
+            events = SpikeEvents.from_lists(lists, in_pop.size, self.n_steps * self.dt)
+            yield {self._pop_name[id(in_pop)]: events}, labels[idx], out_pop
+
+    def _check(self, x, y):
+        if len(x) != 1 or len(y) != 1:
+            raise unsupported("several input or output populations in train/evaluate")
+
+    def evaluate(self, x: dict, y: dict, callbacks=()):
+        self._check(x, y)
+        metric = Metric()
+        n = len(next(iter(y.values())))
+        with torch.no_grad():
+            for batch, labels, out_pop in self._batches(x, y, np.arange(n)):
+                pred = self.module.run(batch).readouts[self._pop_name[id(out_pop)]].argmax(1).numpy()
+                metric.correct += int((pred == labels).sum())
+                metric.total += len(labels)
+        return {out_pop: metric}, {}
+
+    def train(self, x: dict, y: dict, num_epochs: int, start_epoch: int = 0, shuffle: bool = True, callbacks=(),
+              validation_callbacks=(), validation_x=None, validation_y=None):
+        self._check(x, y)
+        n = len(next(iter(y.values())))
+        lam, nu = self.reg
+        for epoch in range(start_epoch, start_epoch + num_epochs):
+            metric = Metric()
+            order = np.random.default_rng([self.seed, epoch]).permutation(n) if shuffle else np.arange(n)
+            for batch, labels, out_pop in self._batches(x, y, order):
+                for opt in self.optimisers.values():
+                    opt.zero_grad()
+                run = self.module.run(batch)
+                readout = run.readouts[self._pop_name[id(out_pop)]]
+                target = torch.from_numpy(labels.astype(np.int64))
+                loss = torch.nn.functional.cross_entropy(readout, target)
+                if lam > 0:
+                    B = len(labels)
+                    for counts in run.spike_counts.values():
+                        loss = loss + lam / (2 * B * B) * ((counts.sum(0) - nu * B) ** 2).sum()
+                loss.backward()
+                for opt in self.optimisers.values():
+                    opt.step()
+                with torch.no_grad():
+                    for c in self.module.net.connections:
+                        if c.learn_delays:
+                            getattr(self.module, c.name).delay.clamp_(0, c.max_delay_steps)
+                metric.correct += int((readout.argmax(1).numpy() == labels).sum())
+                metric.total += len(labels)
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, self)
+        val = self.evaluate(validation_x, validation_y)[0] if validation_x is not None else {}
+        return {out_pop: metric}, val
+
+
+class EventPropCompiler:
+    def __init__(self, example_timesteps: int, losses="sparse_categorical_crossentropy", optimiser="adam",
+                 reg_lambda_upper: float = 0.0, reg_lambda_lower: float = 0.0, reg_nu_upper: float = 0.0,
+                 max_spikes: int = 500, strict_buffer_checking: bool = False, per_timestep_loss: bool = False,
+                 dt: float = 1.0, batch_size: int = 1, rng_seed: int = 0, kernel_profiling: bool = False,
+                 communicator=None, delay_optimiser=None, delay_learn_conns=(), **genn_kwargs):
+        if losses != "sparse_categorical_crossentropy" and not (isinstance(losses, dict) and set(losses.values())
+                                                                  == {"sparse_categorical_crossentropy"}):
+            raise unsupported(f"losses {losses!r}", "sparse_categorical_crossentropy only")
+        if per_timestep_loss:
+            raise unsupported("per_timestep_loss=True")
+        if reg_lambda_upper != reg_lambda_lower:
+            raise unsupported("reg_lambda_upper != reg_lambda_lower", "eventprop's regulariser is symmetric")
+        if communicator is not None:
+            raise unsupported("communicator", "use torchrun with `eventprop train` for data parallelism")
+        if genn_kwargs:
+            raise unsupported(f"GeNN options {sorted(genn_kwargs)}")
+        self.example_timesteps, self.dt, self.batch_size, self.seed = example_timesteps, dt, batch_size, rng_seed
+        self.optimiser = Adam() if optimiser == "adam" else optimiser
+        self.delay_optimiser = delay_optimiser or self.optimiser
+        self.delay_learn_conns, self.reg = list(delay_learn_conns), (reg_lambda_upper, reg_nu_upper)
+        for opt in (self.optimiser, self.delay_optimiser):
+            if not isinstance(opt, Adam):
+                raise unsupported(f"optimiser {opt!r}", "Adam only")
+
+    def compile(self, network, name: str | None = None) -> CompiledNetwork:
+        net, names = _build(network, self.dt, self.delay_learn_conns)
+        module = compile_network(net, seed=self.seed)
+        params = dict(module.named_parameters())
+        weights = [p for n, p in params.items() if n.endswith(".weight")]
+        delays = [p for n, p in params.items() if n.endswith(".delay")]
+        optimisers = {"weight": self.optimiser.make(weights)}
+        if delays:
+            optimisers["delay"] = self.delay_optimiser.make(delays)
+        return CompiledNetwork(network, module, names, self.dt, self.example_timesteps, self.batch_size, optimisers,
+                               self.reg, self.seed)
+
+
+class InferenceCompiler:
+    def __init__(self, evaluate_timesteps: int, dt: float = 1.0, batch_size: int = 1, rng_seed: int = 0,
+                 reset_time_between_batches: bool = True, **genn_kwargs):
+        if genn_kwargs:
+            raise unsupported(f"GeNN options {sorted(genn_kwargs)}")
+        self.timesteps, self.dt, self.batch_size, self.seed = evaluate_timesteps, dt, batch_size, rng_seed
+
+    def compile(self, network, name: str | None = None) -> CompiledNetwork:
+        net, names = _build(network, self.dt, ())
+        return CompiledNetwork(network, compile_network(net, seed=self.seed), names, self.dt, self.timesteps,
+                               self.batch_size, seed=self.seed)

@@ -1,0 +1,1 @@
+"""mlGeNN utilities supported by eventprop.mlgenn."""

@@ -1,0 +1,31 @@
+"""mlGeNN's spike preprocessing: PreprocessedSpikes (per-neuron end indices, spike times sorted by neuron)."""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+PreprocessedSpikes = namedtuple("PreprocessedSpikes", ["end_spikes", "spike_times"])
+
+
+def preprocess_spikes(times, ids, num_neurons: int) -> PreprocessedSpikes:
+    order = np.lexsort((times, ids))
+    end = np.cumsum(np.bincount(np.asarray(ids, dtype=np.int64), minlength=num_neurons))
+    return PreprocessedSpikes(end, np.asarray(times, dtype=np.float64)[order])
+
+
+def preprocess_tonic_spikes(events: np.ndarray, ordering, shape, time_scale: float = 1.0 / 1000.0,
+                            dt: float = 1.0, histogram_thresh=None) -> PreprocessedSpikes:
+    """Tonic events (fields t and x) -> PreprocessedSpikes with times in ms (t * time_scale)."""
+    if histogram_thresh is not None:
+        from ..errors import unsupported
+        raise unsupported("preprocess_tonic_spikes(histogram_thresh=...)")
+    num = int(np.prod(shape))
+    return preprocess_spikes(events["t"] * time_scale, events["x"].astype(np.int64), num)
+
+
+def to_lists(spikes: PreprocessedSpikes) -> tuple[np.ndarray, np.ndarray]:
+    """(times, neuron ids) of one PreprocessedSpikes."""
+    end = np.asarray(spikes.end_spikes)
+    counts = np.diff(np.concatenate([[0], end]))
+    return np.asarray(spikes.spike_times, dtype=np.float64), np.repeat(np.arange(len(end)), counts)

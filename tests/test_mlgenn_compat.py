@@ -1,0 +1,113 @@
+"""eventprop.mlgenn: a typical mlGeNN EventProp SHD script with its imports changed trains, checkpoints in mlGeNN's
+layout (read back by `eventprop import-mlgenn`), and unsupported features fail with one clear error."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from shd_files import write_hsd
+
+from eventprop.cli import main
+from eventprop.mlgenn import Connection, Network, Population
+from eventprop.mlgenn.callbacks import Checkpoint
+from eventprop.mlgenn.compilers import EventPropCompiler, InferenceCompiler
+from eventprop.mlgenn.connectivity import Dense
+from eventprop.mlgenn.errors import Unsupported
+from eventprop.mlgenn.initializers import Normal, Uniform
+from eventprop.mlgenn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from eventprop.mlgenn.optimisers import Adam
+from eventprop.mlgenn.serialisers import Numpy
+from eventprop.mlgenn.synapses import Exponential
+from eventprop.mlgenn.utils.data import preprocess_tonic_spikes
+
+
+def _shd(root, split, n, seed):
+    from tonic.datasets import SHD
+    write_hsd(root / "SHD" / f"shd_{split}.h5", n, seed=seed, n_spikes=(400, 800))
+    dataset = SHD(save_to=str(root), train=split == "train")
+    spikes, labels = [], []
+    for i in range(len(dataset)):                   # as mlGeNN's SHD examples do
+        events, label = dataset[i]
+        spikes.append(preprocess_tonic_spikes(events, dataset.ordering, dataset.sensor_size))
+        labels.append(label)
+    return spikes, labels
+
+
+def _network():
+    network = Network()
+    with network:
+        inp = Population(SpikeInput(max_spikes=32 * 800), 700)
+        hidden = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0, tau_refrac=None), 64, record_spikes=True)
+        out = Population(LeakyIntegrate(tau_mem=20.0, readout="avg_var_exp_weight"), 20)
+        c = Connection(inp, hidden, Dense(Normal(mean=0.3, sd=0.15), delay=Uniform(0, 20)), Exponential(5.0),
+                       max_delay_steps=20)
+        Connection(hidden, hidden, Dense(Normal(mean=0.0, sd=0.02)), Exponential(5.0))
+        Connection(hidden, out, Dense(Normal(mean=0.0, sd=0.1)), Exponential(5.0))
+    return network, inp, out, c
+
+
+def test_mlgenn_script_trains_checkpoints_and_imports(tmp_path):
+    spikes, labels = _shd(tmp_path / "data", "train", 100, 1)
+    network, inp, out, c = _network()
+    compiler = EventPropCompiler(example_timesteps=1250, losses="sparse_categorical_crossentropy",
+                                 optimiser=Adam(0.003), delay_learn_conns=[c], delay_optimiser=Adam(0.1),
+                                 batch_size=16)
+    compiled_net = compiler.compile(network)
+    accuracy = []
+    with compiled_net:
+        for epoch in range(3):
+            metrics, _ = compiled_net.train({inp: spikes}, {out: labels}, num_epochs=1, start_epoch=epoch,
+                                            shuffle=True, callbacks=[Checkpoint(Numpy(str(tmp_path / "ckpt")))])
+            accuracy.append(metrics[out].result)
+    assert max(accuracy) > 0.3, accuracy                     # 20 classes: chance is 0.05
+    files = sorted(p.name for p in (tmp_path / "ckpt").glob("2-*.npy"))
+    assert files == ["2-Conn_Pop0_Pop1-d.npy", "2-Conn_Pop0_Pop1-g.npy", "2-Conn_Pop1_Pop1-g.npy",
+                     "2-Conn_Pop1_Pop2-g.npy"]
+    (tmp_path / "net.toml").write_text(f"""
+[data]
+task = "shd"
+root = "{tmp_path / 'data'}"
+duration = 1250.0
+[model]
+dt = 1.0
+hidden = [64]
+recurrent = true
+readout = "avg_var_exp_weight"
+max_delay_ms = 20.0
+delay_init_ms = [0.0, 20.0]
+""")
+    _shd(tmp_path / "data", "test", 10, 2)
+    r = CliRunner().invoke(main, ["import-mlgenn", str(tmp_path / "ckpt"), "--config", str(tmp_path / "net.toml"),
+                                  "--epoch", "2", "--out", str(tmp_path / "run"), "--map", "in_hid=Conn_Pop0_Pop1",
+                                  "--map", "hid0_rec=Conn_Pop1_Pop1", "--map", "hid_out=Conn_Pop1_Pop2"],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    state = torch.load(tmp_path / "run" / "best.pt", weights_only=False)["model"]
+    for ours, theirs in (("in_hid", "c0"), ("hid0_rec", "c1"), ("hid_out", "c2")):
+        torch.testing.assert_close(state[f"{ours}.weight"], getattr(compiled_net.module, theirs).weight.detach())
+    torch.testing.assert_close(state["in_hid.delay"], compiled_net.module.c0.delay.detach())
+    infer = InferenceCompiler(evaluate_timesteps=1250, batch_size=32).compile(network)
+    metrics, _ = infer.evaluate({inp: spikes[:8]}, {out: labels[:8]})
+    assert metrics[out].total == 8
+
+
+@pytest.mark.parametrize("build,message", [
+    (lambda: LeakyIntegrateFire(tau_refrac=2.0), "tau_refrac"),
+    (lambda: LeakyIntegrate(readout="var"), "readout 'var'"),
+    (lambda: EventPropCompiler(100, losses="mean_square_error"), "losses 'mean_square_error'"),
+    (lambda: EventPropCompiler(100, per_timestep_loss=True), "per_timestep_loss"),
+    (lambda: EventPropCompiler(100, reg_lambda_upper=1e-3, reg_lambda_lower=0.0), "reg_lambda_upper"),
+    (lambda: EventPropCompiler(100, optimiser="sgd"), "Adam only"),
+])
+def test_unsupported_features_name_themselves(build, message):
+    with pytest.raises(Unsupported, match=message):
+        build()
+
+
+def test_delta_synapse_is_refused():
+    with Network():
+        a = Population(SpikeInput(), 3)
+        b = Population(LeakyIntegrate(readout="max_var"), 2)
+        with pytest.raises(Unsupported, match="synapse 'delta'"):
+            Connection(a, b, Dense(np.ones((3, 2))))
