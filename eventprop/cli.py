@@ -141,6 +141,8 @@ def deploy(run, target, samples, long_delays, percentile, timeout):
         _fail(str(e))
     console.print(_deploy_table(str(run), rep))
     console.print(f"wrote {run / 'loihi' / 'model.h5'} and {run / 'loihi' / 'deploy.json'}")
+    for note in rep["netx_notes"]:
+        console.print(f"[yellow]model.h5 and lava-dl netx:[/] {escape(note)}", soft_wrap=True)
 
 
 @main.command()

@@ -95,11 +95,11 @@ def deploy(run_dir: Path, target: str = "emulator", samples: int | None = None, 
     out_dir = Path(run_dir) / "loihi"
     dep = long_delays.apply(fx, long_delay_mode)     # refuses (mode "error") before anything is written
     fx.meta["source"] = source_stamp(run_dir)
-    write_netx(fx, out_dir / "model.h5")
+    notes = write_netx(fx, out_dir / "model.h5")
     labels = test.labels[idx]
     report = {"target": target, "samples": int(len(idx)), "long_delays": long_delay_mode, "percentile": percentile,
               "n_long_delays": dep.meta["n_long_delays"], "relay_neurons": dep.meta.get("n_relay_neurons", 0),
-              "float_acc": _float_accuracy(run, idx)}
+              "float_acc": _float_accuracy(run, idx), "netx_compatible": not notes, "netx_notes": notes}
     preds, ops, secs = _emulate(dep, test, idx, quiet)
     report.update(emulator_acc=float((preds == labels).mean()), emulator_seconds=secs, ops=ops)
     if target != "emulator":

@@ -38,6 +38,9 @@ def test_deploy_emulator_and_lava_then_parity(trained_run):
     assert rep["samples"] == 40 and 0 <= rep["emulator_acc"] <= 1 and rep["ops"]["totals"]["synaptic_ops"] > 0
     with h5py.File(trained_run / "loihi" / "model.h5") as f:
         assert f["layer/0/type"][()] == b"input" and f["layer/2/neuron/vThMant"][()] == (1 << 17) - 1
+        assert not f.attrs["netx_compatible"] and "netx clamps them to 62" in f.attrs["netx_notes"]
+    assert not rep["netx_compatible"] and "relay" in rep["netx_notes"][0]
+    assert "netx clamps them to 62" in " ".join(r.output.split())
     r = invoke("deploy", trained_run, "--long-delays", "relay", "--target", "lava-sim", "--samples", "4")
     assert r.exit_code == 0, r.output
     rep = json.loads((trained_run / "loihi" / "deploy.json").read_text())

@@ -49,8 +49,25 @@ def _chain(fx: FxNetwork):
     return layers
 
 
-def write_netx(fx: FxNetwork, path: Path) -> None:
+NETX_MAX_DELAY = 62
+
+
+def netx_notes(fx: FxNetwork) -> list[str]:
+    """Why lava-dl netx would not run this file as eventprop does (empty: it would, spike for spike)."""
+    notes = []
+    longest = max((int(j.delay.max(initial=0)) for j in fx.projections), default=0)
+    if longest > NETX_MAX_DELAY:
+        notes.append(f"delays up to {longest} steps: netx clamps them to {NETX_MAX_DELAY}; eventprop reads them as "
+                     f"stored and realises them with relay neurons (--long-delays relay) or clips them (clip)")
+    if any(j.source == j.target and j.delay.any() for j in fx.projections):
+        notes.append("recurrent delays (layer/<i>/delay_rec): an eventprop extension; netx's RecurrentDense has none")
+    return notes
+
+
+def write_netx(fx: FxNetwork, path: Path) -> list[str]:
+    """Write the netx layout (plus eventprop metadata); returns netx_notes(fx), also stored in the file."""
     path = Path(path)
+    notes = netx_notes(fx)
     layers = _chain(fx)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -79,7 +96,10 @@ def write_netx(fx: FxNetwork, path: Path) -> None:
                                    "rec_dense": rec.dense if rec else None})
             n_prev = pop.size
         f.attrs["eventprop"] = json.dumps(meta)
+        f.attrs["netx_compatible"] = not notes
+        f.attrs["netx_notes"] = json.dumps(notes)
     tmp.replace(path)
+    return notes
 
 
 def _projection(name, source, target, w, d, dense) -> FxProjection:
