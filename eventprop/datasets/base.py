@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..pipeline.inputs import SpikeEvents
+from ..models.events import SpikeEvents
 
 
 @dataclass

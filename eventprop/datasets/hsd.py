@@ -18,7 +18,7 @@ import numpy as np
 from rich.progress import Progress
 
 from ..errors import DataError
-from ..pipeline.inputs import SpikeEvents
+from ..models.events import SpikeEvents
 
 FILES = {"shd": ("SHD", {"train": "shd_train.h5", "test": "shd_test.h5"}),
          "ssc": ("SSC", {"train": "ssc_train.h5", "valid": "ssc_valid.h5", "test": "ssc_test.h5"})}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ..pipeline.inputs import to_kernel_inputs
+from ..models.events import to_kernel_inputs
 from .fixed_point import ACT_SHIFT, UV_LIMIT, FxNetwork, FxResult
 
 

@@ -35,4 +35,4 @@ def count_ops(fx: FxNetwork, spike_counts: dict[str, np.ndarray], n_steps: int) 
                 "dense_equivalent": int(sum(fx.population(j.source).size * fx.population(j.target).size
                                             for j in fx.projections))}
     return {"layers": layers, "totals": totals, "synapses": synapses, "energy_uj_per_sample": pj * 1e-6,
-            "energy_model": SOURCE}
+            "energy_model": SOURCE, "pj_per_op": dict(LOIHI1_PJ)}

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .. import models
-from ..pipeline.inputs import SpikeEvents
+from ..models.events import SpikeEvents
 from ..pipeline.module import compile as compile_network
 from .errors import unsupported
 from .neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput

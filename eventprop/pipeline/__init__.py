@@ -1,8 +1,8 @@
-"""Training: kernel generation, the EventProp engine, the torch bridge. Imported on first use (torch and Numba are
+"""Training: kernel generation, the EventProp engine, the torch bridge (SpikeEvents lives in models.events). Imported on first use (torch and Numba are
 slow to import, and `eventprop --help` or `data inspect` need neither)."""
 import importlib
 
-_EXPORTS = {"SpikeEvents": ".inputs", "EventPropModule": ".module", "RunOutput": ".module", "compile": ".module"}
+_EXPORTS = {"EventPropModule": ".module", "RunOutput": ".module", "compile": ".module"}
 __all__ = list(_EXPORTS)
 
 

@@ -16,7 +16,7 @@ from torch import nn
 from ..errors import ModelError
 from ..models import Network
 from .engine import Engine
-from .inputs import to_kernel_inputs
+from ..models.events import to_kernel_inputs
 from .readouts import reduce
 
 

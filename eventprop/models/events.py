@@ -1,4 +1,5 @@
-"""Input spikes for the engine, validated.
+"""SpikeEvents, the input spike format every layer shares (datasets produce it; the float engines and the Loihi
+emulator consume it), and its one conversion rule to kernel inputs. numpy only.
 
 Two forms are accepted for each SpikeInput population:
   * SpikeEvents: per-sample event lists (times in ms, channel ids), padded to [B, S] with a per-sample count.
