@@ -18,8 +18,8 @@ from .analysis.moran import class_indicator_moran, knn_weights, moran_test
 from .analysis.receptive import max_moran, moran_grid, plot_fields, plot_moran_histogram, receptive_fields
 from .analysis.specialisation import class_preference
 from .errors import RunError
-from .pipeline.module import compile as compile_network
-from .pipeline.runs import load_trained
+from .pipeline.engine.module import compile as compile_network
+from .pipeline.training.runs import load_trained
 
 
 def _synapses(conn, params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

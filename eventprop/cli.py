@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .errors import EventpropError, RunError
-from .pipeline import config as configs
+from .pipeline.training import config as configs
 
 console = Console()
 
@@ -25,7 +25,7 @@ def _fail(message: str):
 
 def _train(cfg, out: Path, resume: bool, force: bool, quiet: bool | None, device: str = "cpu",
            dist_timeout: float = 300.0):
-    from .pipeline.trainer import start_run
+    from .pipeline.training.trainer import start_run
     trainer = start_run(cfg, out, resume, force, quiet=quiet, device=device, dist_timeout=dist_timeout)
     try:
         return trainer.fit()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .pipeline.module import compile as compile_network
+from .pipeline.engine.module import compile as compile_network
 
 
 def _rapl_paths() -> list[str]:

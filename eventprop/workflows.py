@@ -21,10 +21,10 @@ from .loihi.fixed_point import FxNetwork, FxResult
 from .loihi.lava_runner import run_lava
 from .loihi.netx_io import read_netx, write_netx
 from .loihi.quantize import DeployError, quantize
-from .pipeline.checkpoints import RunError
-from .pipeline.module import compile as compile_network
-from .pipeline.readouts import reduce
-from .pipeline.runs import load_trained
+from .pipeline.training.checkpoints import RunError
+from .pipeline.engine.module import compile as compile_network
+from .pipeline.engine.readouts import reduce
+from .pipeline.training.runs import load_trained
 
 TARGETS = ("emulator", "lava-sim", "loihi2")
 BATCH = 128

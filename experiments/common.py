@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from eventprop.analyze import analyze
-from eventprop.pipeline import config as configs
-from eventprop.pipeline.trainer import start_run
+from eventprop.pipeline.training import config as configs
+from eventprop.pipeline.training.trainer import start_run
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "runs" / "experiments"

@@ -19,7 +19,7 @@ import math
 
 from common import ROOT, RUNS, markdown, mean_sd, params_cell, run
 
-from eventprop.pipeline import config as configs
+from eventprop.pipeline.training import config as configs
 
 
 def variants(suite: str, costs: list[float]):

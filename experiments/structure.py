@@ -17,7 +17,7 @@ import json
 
 from common import ROOT, RUNS, markdown, mean_sd, params_cell, run
 
-from eventprop.pipeline import config as configs
+from eventprop.pipeline.training import config as configs
 
 
 def model(sparsity: float, learned_structure: bool, learned_delays: bool):

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import eventprop
-from eventprop.pipeline.codegen import numba_cuda
-from eventprop.pipeline.codegen.plan import make_plan
-from eventprop.pipeline.engine_cuda import CudaEngine, simulator
+from eventprop.pipeline.engine.codegen import numba_cuda
+from eventprop.pipeline.engine.codegen.plan import make_plan
+from eventprop.pipeline.engine.cuda import CudaEngine, simulator
 
 from nets import build, random_raster
 
@@ -106,7 +106,7 @@ def test_cuda_without_gpu_or_simulator_is_one_clear_message(monkeypatch, tmp_pat
     from click.testing import CliRunner
 
     from eventprop.cli import main
-    from eventprop.pipeline import engine_cuda
+    from eventprop.pipeline.engine import cuda as engine_cuda
     monkeypatch.setattr(engine_cuda, "simulator", lambda: False)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(engine_cuda.DeviceError, match="needs an NVIDIA GPU"):
@@ -118,8 +118,8 @@ def test_cuda_without_gpu_or_simulator_is_one_clear_message(monkeypatch, tmp_pat
 PTX_CHECK = """
 from nets import build
 from eventprop.models.architectures import delay_network
-from eventprop.pipeline.codegen import numba_cuda
-from eventprop.pipeline.codegen.plan import make_plan
+from eventprop.pipeline.engine.codegen import numba_cuda
+from eventprop.pipeline.engine.codegen.plan import make_plan
 shd = delay_network(700, 20, 1.0, [256, 256], max_delay_ms=62, delay_init_ms=(0, 62))
 cases = [(build(k, dt=1.0), "float32", numba_cuda.SHARED_BUDGET)
          for k in ("feedforward", "recurrent", "sparse", "two_layer", "spatial")]

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from eventprop.cli import main
 from eventprop.datasets.augment import Augment, blend_pair, shift_channels
 from eventprop.datasets.hsd import DataError, HSDDataset, speaker_split
-from eventprop.pipeline import config as configs
-from eventprop.pipeline.tasks import make_datasets
-from eventprop.pipeline.trainer import Trainer, prepare_run_dir
+from eventprop.pipeline.training import config as configs
+from eventprop.pipeline.training.tasks import make_datasets
+from eventprop.pipeline.training.trainer import Trainer, prepare_run_dir
 
 from shd_files import write_hsd, write_shd_root, write_ssc_root
 

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from eventprop.cli import main
-from eventprop.pipeline import config as configs
-from eventprop.pipeline.trainer import Trainer, prepare_run_dir
+from eventprop.pipeline.training import config as configs
+from eventprop.pipeline.training.trainer import Trainer, prepare_run_dir
 
 
 @pytest.fixture(scope="module")

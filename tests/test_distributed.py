@@ -13,7 +13,7 @@ import time
 import pytest
 import torch
 
-from eventprop.pipeline import config as configs
+from eventprop.pipeline.training import config as configs
 
 CONFIG = """seed = 3
 [data]

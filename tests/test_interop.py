@@ -15,9 +15,9 @@ from eventprop.interop.neurobench import model_metrics
 from eventprop import from_nir, to_nir
 from eventprop.models import (Connection, Dense, Exponential, FixedProbability, LeakyIntegrate, LeakyIntegrateFire,
                               Network, Normal, Population, SpikeInput, Uniform)
-from eventprop.pipeline import config as configs
-from eventprop.pipeline.module import compile as compile_network
-from eventprop.pipeline.tasks import make_datasets, make_network
+from eventprop.pipeline.training import config as configs
+from eventprop.pipeline.engine.module import compile as compile_network
+from eventprop.pipeline.training.tasks import make_datasets, make_network
 
 
 def invoke(*args):

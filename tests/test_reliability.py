@@ -11,8 +11,8 @@ import eventprop
 from eventprop.cli import main
 from eventprop.errors import ConfigError, DataError, EventpropError, ModelError, RunError
 from eventprop.models import LeakyIntegrateFire
-from eventprop.pipeline import config as configs
-from eventprop.pipeline.trainer import Trainer, _finite_or_null, prepare_run_dir
+from eventprop.pipeline.training import config as configs
+from eventprop.pipeline.training.trainer import Trainer, _finite_or_null, prepare_run_dir
 from nets import build
 from shd_files import write_hsd
 from test_trainer import small_config

@@ -16,9 +16,9 @@ from eventprop.analysis.specialisation import class_preference
 from eventprop.cli import main
 from eventprop.errors import ConfigError
 from eventprop.models.network import POSITION_EPS
-from eventprop.pipeline import config as configs
-from eventprop.pipeline.module import compile as compile_network
-from eventprop.pipeline.tasks import make_network
+from eventprop.pipeline.training import config as configs
+from eventprop.pipeline.engine.module import compile as compile_network
+from eventprop.pipeline.training.tasks import make_network
 
 
 def _cfg(**space):
@@ -123,7 +123,7 @@ def _grads(model, events, labels):
 def test_free_delay_offsets_ride_on_spatial_delays():
     """Positions + free offsets (offsets 0) run exactly the positions-only net, the positions get the same gradient,
     and an offset's gradient equals the delay gradient of the same net with those delays as free parameters."""
-    from eventprop.pipeline.tasks import make_datasets
+    from eventprop.pipeline.training.tasks import make_datasets
     cfg = _cfg(free_delays=True)
     events, labels = next(make_datasets(cfg)[0].batches(16))
     both = compile_network(make_network(cfg, 5, 3), seed=3, dtype=torch.float64)

@@ -13,10 +13,10 @@ from eventprop.analysis.receptive import QUEEN, ROOK, max_moran, moran_grid, rec
 from eventprop.errors import ConfigError
 from eventprop.models import Connection, Dense, Exponential, LeakyIntegrate, LeakyIntegrateFire, Network, \
     Population, SpikeInput
-from eventprop.pipeline import config as configs
-from eventprop.pipeline.module import compile as compile_network
-from eventprop.pipeline.tasks import make_candidates, make_datasets, make_network
-from eventprop.pipeline.trainer import Trainer, prepare_run_dir
+from eventprop.pipeline.training import config as configs
+from eventprop.pipeline.engine.module import compile as compile_network
+from eventprop.pipeline.training.tasks import make_candidates, make_datasets, make_network
+from eventprop.pipeline.training.trainer import Trainer, prepare_run_dir
 
 
 def _cfg(**structure):

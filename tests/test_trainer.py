@@ -7,9 +7,9 @@ import torch
 from click.testing import CliRunner
 
 from eventprop.cli import main
-from eventprop.pipeline import config as configs
-from eventprop.pipeline.checkpoints import RunError, load_checkpoint
-from eventprop.pipeline.trainer import Trainer, prepare_run_dir
+from eventprop.pipeline.training import config as configs
+from eventprop.pipeline.training.checkpoints import RunError, load_checkpoint
+from eventprop.pipeline.training.trainer import Trainer, prepare_run_dir
 
 
 def small_config(epochs=4) -> configs.RunConfig:

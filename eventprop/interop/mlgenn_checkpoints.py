@@ -10,11 +10,11 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from ..pipeline.checkpoints import save_atomic
-from ..pipeline.config import RunConfig
-from ..pipeline.module import compile as compile_network
-from ..pipeline.tasks import make_datasets, make_network
-from ..pipeline.trainer import check_run_dir, create_run_dir
+from ..pipeline.training.checkpoints import save_atomic
+from ..pipeline.training.config import RunConfig
+from ..pipeline.engine.module import compile as compile_network
+from ..pipeline.training.tasks import make_datasets, make_network
+from ..pipeline.training.trainer import check_run_dir, create_run_dir
 
 
 def checkpoint_names(folder: Path, epoch: int) -> dict[str, set[str]]:

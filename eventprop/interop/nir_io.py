@@ -90,7 +90,7 @@ def to_nir(net: Network, params: dict) -> tuple[nir.NIRGraph, dict]:
 
 def export_run(run_dir: Path, path: Path) -> dict:
     """Write RUN's best network to `path` (.nir, HDF5); returns the expansion sizes."""
-    from ..pipeline.runs import load_trained
+    from ..pipeline.training.runs import load_trained
     run = load_trained(run_dir)
     graph, sizes = to_nir(run.net, run.params)
     nir.write(str(path), graph)

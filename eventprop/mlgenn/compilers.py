@@ -9,7 +9,7 @@ import torch
 
 from .. import models
 from ..models.events import SpikeEvents
-from ..pipeline.module import compile as compile_network
+from ..pipeline.engine.module import compile as compile_network
 from .errors import unsupported
 from .neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from .optimisers import Adam

@@ -1,4 +1,4 @@
-"""Neuron models (pure descriptions; the dynamics live in pipeline/codegen and loihi/)."""
+"""Neuron models (pure descriptions; the dynamics live in pipeline/engine/codegen and loihi/)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,8 +1,9 @@
-"""Training: kernel generation, the EventProp engine, the torch bridge (SpikeEvents lives in models.events). Imported on first use (torch and Numba are
-slow to import, and `eventprop --help` or `data inspect` need neither)."""
+"""The float side: engine/ (kernel generation, the EventProp engines, the torch bridge) and training/ (configs,
+tasks, trainer, structure learning, data parallelism, run folders); SpikeEvents lives in models.events. Imported on
+first use (torch and Numba are slow to import, and `eventprop --help` or `data inspect` need neither)."""
 import importlib
 
-_EXPORTS = {"EventPropModule": ".module", "RunOutput": ".module", "compile": ".module"}
+_EXPORTS = {"EventPropModule": ".engine.module", "RunOutput": ".engine.module", "compile": ".engine.module"}
 __all__ = list(_EXPORTS)
 
 

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from ...errors import RunError
+from ....errors import RunError
 
 
 def cache_dir() -> Path:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models import Network
+from ...models import Network
 from .checkpoints import RunError, load_checkpoint
 from .config import RunConfig
 from .config import load as load_config

@@ -15,13 +15,13 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ..analysis import plot_training_curves
-from ..errors import EventpropError
+from ...analysis import plot_training_curves
+from ...errors import EventpropError
 from .checkpoints import RunError, load_checkpoint, save_atomic
 from .config import RunConfig
 from .config import load as load_config
 from .distributed import Single, from_environment
-from .module import compile as compile_network
+from ..engine.module import compile as compile_network
 from .structure import Rewirer
 from .tasks import make_candidates, make_datasets, make_network
 

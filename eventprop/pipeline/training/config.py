@@ -10,9 +10,9 @@ from pathlib import Path
 
 import tomli_w
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+PRESET_DIR = Path(__file__).resolve().parents[2] / "presets"
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ...models import LeakyIntegrate, LeakyIntegrateFire, Network, SpikeInput
+from ....models import LeakyIntegrate, LeakyIntegrateFire, Network, SpikeInput
 
 
 @dataclass

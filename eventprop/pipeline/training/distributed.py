@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ..errors import RunError
+from ...errors import RunError
 
 
 class Single:

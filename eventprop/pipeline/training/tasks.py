@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets import sequences, yinyang_splits
-from ..datasets.augment import Augment
-from ..datasets.hsd import HSDDataset, speaker_split
-from ..errors import ConfigError
-from ..models import Normal, Uniform
-from ..models.architectures import Space, delay_network, delay_steps
+from ...datasets import sequences, yinyang_splits
+from ...datasets.augment import Augment
+from ...datasets.hsd import HSDDataset, speaker_split
+from ...errors import ConfigError
+from ...models import Normal, Uniform
+from ...models.architectures import Space, delay_network, delay_steps
 from .config import RunConfig, check_ranges
 from .structure import Candidates, candidates
 

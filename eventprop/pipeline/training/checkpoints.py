@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import RunError  # noqa: F401  (raised here, re-exported for callers)
+from ...errors import RunError  # noqa: F401  (raised here, re-exported for callers)
 
 
 def save_atomic(obj, path: Path) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import numba
 import torch
 
-from ..errors import DeviceError
+from ...errors import DeviceError
 from .codegen import numba_cuda
 from .codegen.cache import load_source
 from .codegen.model_logic import SPIKE_FLOATS
 from .codegen.plan import make_plan
-from .engine import ForwardRecord
+from .cpu import ForwardRecord
 
 
 def simulator() -> bool:

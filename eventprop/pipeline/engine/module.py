@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import ModelError
-from ..models import Network
-from .engine import Engine
-from ..models.events import to_kernel_inputs
+from ...errors import ModelError
+from ...models import Network
+from .cpu import Engine
+from ...models.events import to_kernel_inputs
 from .readouts import reduce
 
 
@@ -72,7 +72,7 @@ class EventPropModule(nn.Module):
             raise ValueError(f"compile: device must be 'cpu' or 'cuda', got {device!r}")
         self.net, self.dtype, self.backend = net, dtype, device
         if device == "cuda":
-            from .engine_cuda import CudaEngine
+            from .cuda import CudaEngine
             self.engine = CudaEngine(net, block)
         else:
             self.engine = Engine(net)
