@@ -1,15 +1,20 @@
 """Engine benchmark: SHD-shaped synthetic workload on the CPU.
 
 700 inputs firing ~8 spikes/ms in total, T = 1000 steps of 1 ms, LIF hidden layer, 20 LI outputs, input delays
-U(0, max_delay). Each configuration runs in its own process (so peak memory is its own). Prints a table with ratios
-against the baseline (256 hidden, max delay 62, feed-forward) and writes benchmarks/results/engine.json.
+U(0, max_delay). Each configuration runs in its own process (so peak memory is its own): the configurations at
+--batch with all threads, the baseline at batch 1 on one thread (NUMBA_NUM_THREADS=1), and the DCLS model of the same
+shape (torch CPU: Dcls1d learnable-delay convolution + LIF trained by BPTT with a surrogate gradient, the DCLS
+paper's recipe) when the `dcls` package is installed (`pip install dcls==0.1.1`). Prints a table with ratios against
+the baseline (256 hidden, max delay 62, feed-forward, --batch) and writes benchmarks/results/engine.json. "engine MB"
+is the peak RSS above the process's RSS after importing torch, Numba and eventprop.
 
-    python benchmarks/engine.py [--batch 32] [--repeats 3] [--quick]
+    python benchmarks/engine.py [--batch 32] [--repeats 3] [--quick] [--no-dcls]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -24,6 +29,63 @@ CONFIGS = [  # name, hidden, max delay, recurrent
 ]
 
 
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_dcls(hidden: int, max_delay: int, batch: int, repeats: int) -> dict:
+    """DCLS-delays model of the same shape: Dcls1d (one learnable-position Gaussian kernel per synapse) over a dense
+    [B, 700, T] input, LIF (tau 20 ms, synaptic tau 5 ms) by BPTT with a fast-sigmoid surrogate, LI readout."""
+    import numpy as np
+    import torch
+    from DCLS.construct.modules import Dcls1d
+    base = _rss_mb()
+    torch.manual_seed(0)
+    T, n_in = 1000, 700
+    conv = Dcls1d(n_in, hidden, kernel_count=1, dilated_kernel_size=max_delay + 1, bias=False, version="gauss")
+    w_out = torch.nn.Linear(hidden, 20, bias=False)
+    alpha, beta = float(np.exp(-1 / 20)), float(np.exp(-1 / 5))
+
+    class Spike(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, v):
+            ctx.save_for_backward(v)
+            return (v > 0).float()
+
+        @staticmethod
+        def backward(ctx, g):
+            (v,) = ctx.saved_tensors
+            return g / (1 + 10 * v.abs()) ** 2
+
+    rng = np.random.default_rng(0)
+    times = []
+    for _ in range(repeats):
+        x = torch.zeros(batch, n_in, T)
+        for b in range(batch):
+            x[b, rng.integers(0, n_in, 8000), rng.integers(0, T, 8000)] = 1.0
+        t0 = time.perf_counter()
+        drive = conv(torch.nn.functional.pad(x, (max_delay, 0)))          # [B, hidden, T], causal
+        i = v = torch.zeros(batch, hidden)
+        io = vo = torch.zeros(batch, 20)
+        total = 0
+        for t in range(T):
+            i = beta * i + drive[:, :, t]
+            v = alpha * v + (1 - alpha) * i
+            s = Spike.apply(v - 1.0)
+            v = v * (1 - s)
+            io = beta * io + w_out(s)
+            vo = alpha * vo + (1 - alpha) * io
+            total = total + vo
+        loss = torch.nn.functional.cross_entropy(total / T, torch.zeros(batch, dtype=torch.long))
+        loss.backward()
+        times.append(time.perf_counter() - t0)
+    med = sorted(times)[len(times) // 2]
+    return {"hidden": hidden, "max_delay": max_delay, "recurrent": False, "batch": batch,
+            "forward_s_per_sample": float("nan"), "backward_s_per_sample": float("nan"),
+            "total_s_per_sample": med / batch, "compile_or_load_s": 0.0, "hidden_spikes_per_sample": float("nan"),
+            "peak_rss_mb": _rss_mb(), "engine_mb": _rss_mb() - base}
+
+
 def run_one(hidden: int, max_delay: int, recurrent: bool, batch: int, repeats: int) -> dict:
     import numpy as np
     import torch
@@ -32,6 +94,8 @@ def run_one(hidden: int, max_delay: int, recurrent: bool, batch: int, repeats: i
     from eventprop import SpikeEvents
     from eventprop.models import (Connection, Dense, Exponential, LeakyIntegrate, LeakyIntegrateFire, Network,
                                   Normal, Population, SpikeInput, Uniform)
+    import eventprop.pipeline.engine.module  # noqa: F401  (torch bridge and Numba loaded before the baseline)
+    base = _rss_mb()
 
     net = Network(dt=1.0)
     with net:
@@ -77,7 +141,7 @@ def run_one(hidden: int, max_delay: int, recurrent: bool, batch: int, repeats: i
             "forward_s_per_sample": med(fwd) / batch, "backward_s_per_sample": med(bwd) / batch,
             "total_s_per_sample": (med(fwd) + med(bwd)) / batch,
             "hidden_spikes_per_sample": med(spikes),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": _rss_mb(), "engine_mb": _rss_mb() - base}
 
 
 def main():
@@ -85,30 +149,43 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="batch 4, 1 repeat (smoke run)")
+    ap.add_argument("--no-dcls", action="store_true", help="skip the DCLS comparison")
     ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--dcls", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.quick:
         args.batch, args.repeats = 4, 1
     if args.one:
         hidden, delay, rec = json.loads(args.one)
-        print(json.dumps(run_one(hidden, delay, rec, args.batch, args.repeats)))
+        run = run_dcls if args.dcls else run_one
+        print(json.dumps(run(hidden, delay, args.batch, args.repeats) if args.dcls else
+                         run(hidden, delay, rec, args.batch, args.repeats)))
         return
+    jobs = [(name, [hidden, delay, rec], args.batch, {}, False) for name, hidden, delay, rec in CONFIGS]
+    jobs.append(("ff-256-d62 batch 1, 1 thread", [256, 62, False], 1, {"NUMBA_NUM_THREADS": "1"}, False))
+    try:
+        import DCLS  # noqa: F401
+        if not args.no_dcls:
+            jobs.append(("DCLS Dcls1d+LIF BPTT", [256, 62, False], min(args.batch, 8), {}, True))
+    except ImportError:
+        print("  DCLS comparison skipped: pip install dcls==0.1.1", file=sys.stderr)
     rows = []
-    for name, hidden, delay, rec in CONFIGS:
-        cmd = [sys.executable, __file__, "--one", json.dumps([hidden, delay, rec]),
-               "--batch", str(args.batch), "--repeats", str(args.repeats)]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-        rows.append({"config": name, **json.loads(out)})
+    for name, spec, batch, env, dcls in jobs:
+        cmd = [sys.executable, __file__, "--one", json.dumps(spec), "--batch", str(batch),
+               "--repeats", str(args.repeats)] + (["--dcls"] if dcls else [])
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env={**os.environ, **env})
+        rows.append({"config": name, **json.loads(out.stdout.strip().splitlines()[-1])})
         print(f"  done {name}", file=sys.stderr)
     base = rows[0]["total_s_per_sample"]
-    head = f"{'config':24} {'fwd s/smp':>10} {'bwd s/smp':>10} {'total':>9} {'x base':>7} {'compile s':>10} " \
-           f"{'spk/smp':>8} {'peak MB':>8}"
+    head = f"{'config':30} {'batch':>5} {'fwd s/smp':>10} {'bwd s/smp':>10} {'total':>9} {'x base':>7} " \
+           f"{'compile s':>10} {'spk/smp':>8} {'peak MB':>8} {'engine MB':>9}"
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['config']:24} {r['forward_s_per_sample']:10.4f} {r['backward_s_per_sample']:10.4f} "
+        print(f"{r['config']:30} {r['batch']:5d} {r['forward_s_per_sample']:10.4f} {r['backward_s_per_sample']:10.4f} "
               f"{r['total_s_per_sample']:9.4f} {r['total_s_per_sample'] / base:7.2f} {r['compile_or_load_s']:10.2f} "
-              f"{r['hidden_spikes_per_sample']:8.0f} {r['peak_rss_mb']:8.0f}")
+              f"{r['hidden_spikes_per_sample']:8.0f} {r['peak_rss_mb']:8.0f} {r['engine_mb']:9.0f}")
+    print(f"load while measuring: {os.getloadavg()[0]:.1f} (1-min average; 2 cores)")
     out_dir = Path(__file__).parent / "results"
     out_dir.mkdir(exist_ok=True)
     (out_dir / "engine.json").write_text(json.dumps(rows, indent=2))
