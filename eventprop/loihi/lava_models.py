@@ -1,11 +1,14 @@
-"""A faster fixed-point process model for Lava's DelayDense, with per-sample buffer reset.
+"""Faster fixed-point process models for Lava's DelayDense and DelaySparse, with per-sample buffer reset.
 
 The stock PyDelayDenseModelBitAcc rebuilds its (max_delay + 1) N_out x N_in delay-weight matrix every step
 (66-120 ms per step at max delay 62). This model builds it once, sums only the rows of the inputs that spiked,
 and is otherwise the stock model line for line (same clipping, truncation, exponent shift per delay slot, same
 send/receive order), so its outputs are identical. With proc_params `reset_interval` / `reset_offset` it also
 clears its delay buffer at the steps where LIFReset zeros the neurons, so back-to-back samples cannot leak into
-each other through in-flight spikes. Import only after `lava_compat.import_lava()`.
+each other through in-flight spikes. FastDelaySparseModel does the same for DelaySparse (sparse projections keep
+only their synapses): the stock PyDelaySparseModelBitAcc rebuilds its stacked delay-weight matrix every step; this
+one builds it once with the stock function and is otherwise the stock model. Import only after
+`lava_compat.import_lava()`.
 """
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava.proc.dense.process import DelayDense
+from lava.proc.sparse.models import PyDelaySparseModelBitAcc
+from lava.proc.sparse.process import DelaySparse
 from lava.utils.weightutils import clip_weights, determine_sign_mode, truncate_weights
 
 
@@ -66,3 +71,24 @@ class FastDelayDenseModel(PyLoihiProcessModel):
         self.a_buff = np.roll(self.a_buff, -1)
         self.a_buff += (np.left_shift(acc, weight_exp) if weight_exp > 0
                         else np.right_shift(acc, -weight_exp)).astype(self.a_buff.dtype)
+
+
+@implements(proc=DelaySparse, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class FastDelaySparseModel(PyDelaySparseModelBitAcc):
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        self.stacked = None
+        self.reset_interval = proc_params.get("reset_interval", 0)
+        self.reset_offset = proc_params.get("reset_offset", 0) % max(self.reset_interval, 1)
+
+    def calc_act(self, s_in) -> np.ndarray:
+        if self.stacked is None:          # weights are scaled by the stock run_spk before its first calc_act
+            self.stacked = self.get_delay_wgts_mat(self.weights, self.delays, self.a_buff.shape[-1] - 1).tocsc()
+        return np.reshape(self.stacked.dot(s_in), (self.a_buff.shape[-1], self.weights.shape[0])).T
+
+    def run_spk(self):
+        if self.reset_interval and self.time_step % self.reset_interval == self.reset_offset:
+            self.a_buff[:] = 0
+        super().run_spk()

@@ -32,6 +32,8 @@ def lava_weights(w: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _build(fx: FxNetwork, rasters: dict[str, np.ndarray], T: int, total: int, hardware: bool):
     from lava.proc.dense.process import DelayDense
+    from lava.proc.sparse.process import DelaySparse
+    from scipy.sparse import csr_matrix
     from lava.proc.io.sink import RingBuffer as SpikeSink
     from lava.proc.io.source import RingBuffer as SpikeSource
     from lava.proc.lif.process import LIFReset
@@ -56,8 +58,10 @@ def _build(fx: FxNetwork, rasters: dict[str, np.ndarray], T: int, total: int, ha
         w, e = lava_weights(j.matrix(n_pre, n_post))
         d = j.matrix(n_pre, n_post, j.delay)
         d[w == 0] = 0
-        syn = DelayDense(weights=w, delays=d.astype(int), max_delay=int(d.max(initial=0)), weight_exp=e,
-                         num_weight_bits=8, name=j.name, **({} if hardware else reset))
+        kind, w, d = (DelayDense, w, d.astype(int)) if j.dense else \
+            (DelaySparse, csr_matrix(w), csr_matrix(d.astype(int)))
+        syn = kind(weights=w, delays=d, max_delay=int(d.max()), weight_exp=e, num_weight_bits=8, name=j.name,
+                   **({} if hardware else reset))
         procs[j.source].s_out.connect(syn.s_in)
         syn.a_out.connect(procs[j.target].a_in)
     return procs, sinks, monitors
@@ -74,11 +78,13 @@ def _run_cfg(hardware: bool, stock_models: bool):
         return Loihi2HwCfg()
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.dense.process import DelayDense
+    from lava.proc.sparse.process import DelaySparse
 
-    from .lava_models import FastDelayDenseModel
+    from .lava_models import FastDelayDenseModel, FastDelaySparseModel
     if stock_models:
         return Loihi2SimCfg(select_tag="fixed_pt")
-    return Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map={DelayDense: FastDelayDenseModel})
+    return Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map={DelayDense: FastDelayDenseModel,
+                                                                         DelaySparse: FastDelaySparseModel})
 
 
 def _simulate(fx: FxNetwork, rasters, T: int, B: int, hardware: bool, stock_models: bool) -> dict:
