@@ -11,8 +11,6 @@ import torch
 from eventprop.analysis.moran import moran_i
 from eventprop.analysis.receptive import QUEEN, ROOK, max_moran, moran_grid, receptive_fields
 from eventprop.errors import ConfigError
-from eventprop.models import Connection, Dense, Exponential, LeakyIntegrate, LeakyIntegrateFire, Network, \
-    Population, SpikeInput
 from eventprop.pipeline.training import config as configs
 from eventprop.pipeline.engine.module import compile as compile_network
 from eventprop.pipeline.training.tasks import make_candidates, make_datasets, make_network

@@ -1,7 +1,6 @@
 """Training loop, run folders, resume, configs and CLI errors."""
 import json
 
-import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner

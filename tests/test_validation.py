@@ -5,7 +5,7 @@ import torch
 
 import eventprop
 from eventprop import SpikeEvents
-from eventprop.models import (Connection, Dense, Exponential, LeakyIntegrate, LeakyIntegrateFire, Network, Normal,
+from eventprop.models import (Connection, Dense, Exponential, LeakyIntegrate, LeakyIntegrateFire, Network,
                               Population, Sparse, SpikeInput, Uniform)
 from nets import build
 

@@ -1,6 +1,8 @@
 """mlGeNN callbacks supported by eventprop.mlgenn."""
 from __future__ import annotations
 
+import torch
+
 from .serialisers import Numpy
 
 
@@ -17,5 +19,5 @@ class Checkpoint:
         for conn in compiled.network.connections:
             holder = getattr(compiled.module, compiled.names[conn])
             self.serialiser.serialise((epoch, conn.name, "g"), holder.weight.detach().cpu().numpy().ravel())
-            if isinstance(getattr(holder, "delay", None), __import__("torch").nn.Parameter):
+            if isinstance(getattr(holder, "delay", None), torch.nn.Parameter):
                 self.serialiser.serialise((epoch, conn.name, "d"), holder.delay.detach().cpu().numpy().ravel())

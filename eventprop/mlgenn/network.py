@@ -1,6 +1,8 @@
 """mlGeNN's Network / Population / Connection: recorded here, turned into an eventprop Network by a compiler."""
 from __future__ import annotations
 
+import math
+
 from .errors import unsupported
 
 _ACTIVE: list["Network"] = []
@@ -34,7 +36,7 @@ class Population:
         net = _network("Population")
         if record_spike_events:
             raise unsupported("record_spike_events")
-        size = shape if isinstance(shape, int) else int(__import__("math").prod(shape))
+        size = shape if isinstance(shape, int) else int(math.prod(shape))
         self.neuron, self.shape, self.size = neuron, shape, size
         self.name = name or f"Pop{len(net.populations)}"
         net.populations.append(self)
