@@ -99,9 +99,9 @@ def adjoint_step(plan: KernelPlan, pop: PopPlan, t: str, grad_v: str | None) -> 
     return lines
 
 
-def arrival(plan: KernelPlan, group: GroupPlan, arrival_step: str, j: str) -> tuple[str, str]:
-    """(G, D) at an arrival step of target neuron j."""
-    slot = f"({arrival_step}) % {group.hist_len}"
+def arrival(plan: KernelPlan, group: GroupPlan, arrival_step: str, j: str, slot: str | None = None) -> tuple[str, str]:
+    """(G, D) at an arrival step of target neuron j (`slot`: the history row, when the emitter computed it)."""
+    slot = slot or f"({arrival_step}) % {group.hist_len}"
     return f"histG_{group.index}[{slot}, {j}]", f"histD_{group.index}[{slot}, {j}]"
 
 

@@ -29,6 +29,14 @@ def _synapse_loop(w: CodeWriter, c: ConnPlan, i: str):
     return w.block(f"for j in range({c.n_post}):"), None, f"{i}, j"
 
 
+def _wrapped_slot(w: CodeWriter, base: str, d: str, length: int):
+    """slot = (base + d) mod length for base in [0, length) and 0 <= d < length, without an integer division: the
+    fan-out loops run this per synapse event."""
+    w(f"slot = {base} + {d}")
+    with w.block(f"if slot >= {length}:"):
+        w(f"slot -= {length}")
+
+
 def _alloc_state(w: CodeWriter, plan: KernelPlan, dtype: str, backward: bool):
     for p in plan.stateful:
         n = p.size
@@ -82,7 +90,9 @@ def emit_forward(plan: KernelPlan, w: CodeWriter):
                     w(f"lo_{k} = ev_{k}")
                     with w.block(f"while ev_{k} < in_n_{k}[b] and in_step_{k}[b, ev_{k}] <= t:"):
                         w(f"ev_{k} += 1")
-                # 4. propagate this step's spikes into the targets' ring buffers
+                # 4. propagate this step's spikes into the targets' ring buffers (row of step t + 1: sb_g)
+                for g in plan.groups:
+                    w(f"sb_{g.index} = (t + 1) % {g.ring_len}")
                 for c in plan.conns:
                     src = plan.pops[c.source]
                     g = plan.groups[c.group]
@@ -96,9 +106,9 @@ def emit_forward(plan: KernelPlan, w: CodeWriter):
                         with ctx:
                             if post:
                                 w(f"j = {post.format(c=c.index)}")
-                            slot = f"(t + 1 + d_{c.index}[{syn}]) % {g.ring_len}" if c.delayed else \
-                                f"(t + 1) % {g.ring_len}"
-                            w(f"ring_{g.index}[{slot}, j] += w_{c.index}[{syn}]")
+                            if c.delayed:
+                                _wrapped_slot(w, f"sb_{g.index}", f"d_{c.index}[{syn}]", g.ring_len)
+                            w(f"ring_{g.index}[{'slot' if c.delayed else f'sb_{g.index}'}, j] += w_{c.index}[{syn}]")
             for p in plan.lifs:
                 w(f"spk_n_{p.index}[b] = nrec_{p.index}")
     w("")
@@ -111,7 +121,9 @@ def _emit_fanout_grads(w: CodeWriter, plan: KernelPlan, c: ConnPlan, with_r: boo
     with ctx:
         if post:
             w(f"j = {post.format(c=c.index)}")
-        G, D = ml.arrival(plan, g, f"t + 1 + d_{c.index}[{syn}]" if c.delayed else "t + 1", "j")
+        if c.delayed:
+            _wrapped_slot(w, f"hb_{g.index}", f"d_{c.index}[{syn}]", g.hist_len)
+        G, D = ml.arrival(plan, g, "", "j", slot="slot" if c.delayed else f"hb_{g.index}")
         w(f"gw_{c.index}[ch, {syn}] += {G}")
         if c.delay_grad or with_r:
             w(f"dd = w_{c.index}[{syn}] * {D}")
@@ -141,7 +153,10 @@ def emit_backward(plan: KernelPlan, w: CodeWriter):
                         with w.block(f"for j in range({p.size}):"):
                             gv = f"gv_{p.index}[b, t, j]" if p.kind == "li" else None
                             w(*ml.adjoint_step(plan, p, "t", gv))
-                    # 2. spikes emitted at step t: gradients of their synapses, then the spike-time terms
+                    # 2. spikes emitted at step t: gradients of their synapses (history row of step t + 1: hb_g),
+                    #    then the spike-time terms
+                    for g in plan.groups:
+                        w(f"hb_{g.index} = (t + 1) % {g.hist_len}")
                     for p in plan.lifs:
                         k = p.index
                         with w.block(f"while q_{k} >= 0 and spk_step_{k}[b, q_{k}] == t:"):
