@@ -122,26 +122,26 @@ def test_dormant_synapses_are_silent_in_the_forward_pass():
 
 
 def test_rigl_regrows_the_most_negative_dormant_gradients():
-    cfg = _cfg(fraction=0.0)
+    cfg = _cfg(fraction=0.0, sparsity=0.5)
+    cfg.model.w_in = [5.0, 1.0]                                         # an active hidden layer: informative gradients
     trainer = Trainer(cfg, "unused", quiet=True)             # builds everything, writes nothing until fit()
     rew, model = trainer.rewirer, trainer.model
     events, labels = next(trainer.train_set.batches(16))
+    c, holder, k = rew.cands["in_hid"], model.in_hid, 4
+    with torch.no_grad():                                               # k synapses go dormant
+        s = torch.as_tensor(c.sign[holder.pre_ind.numpy(), holder.post_ind.numpy()], dtype=holder.weight.dtype)
+        holder.weight[:k] = -s[:k] * 1e-3
     # brute force: an independently built dense network at the same parameters
     dense_net = make_network(cfg, trainer.train_set.n_channels, trainer.train_set.n_classes, dense=True)
     dense = compile_network(dense_net, params=_dense_twin_params(model, rew.cands), dtype=model.dtype)
     torch.nn.functional.cross_entropy(dense(events), torch.from_numpy(labels), reduction="sum").backward()
-    c = rew.cands["in_hid"]
     g = dense.in_hid.weight.grad.double().numpy()
-    holder = model.in_hid
     active = np.zeros(c.sign.shape, bool)
     active[holder.pre_ind.numpy(), holder.post_ind.numpy()] = True
     dormant = np.flatnonzero(~active.ravel())
     theta_grad = (c.sign * g).ravel()[dormant]
-    k = 4
     expected = set(dormant[np.argsort(theta_grad, kind="stable")[:k]].tolist())
-    with torch.no_grad():                                               # k synapses go dormant
-        s = torch.as_tensor(c.sign[holder.pre_ind.numpy(), holder.post_ind.numpy()], dtype=holder.weight.dtype)
-        holder.weight[:k] = -s[:k] * 1e-3
+    assert np.sort(theta_grad)[k - 1] < np.sort(theta_grad)[k] < 0     # a strict, non-trivial top k
     before = set((holder.pre_ind.numpy() * c.sign.shape[1] + holder.post_ind.numpy()).tolist())
     rew.after_step(0, 1e-3, events, labels)                            # step 0: a RigL period
     after = set((holder.pre_ind.numpy() * c.sign.shape[1] + holder.post_ind.numpy()).tolist())
