@@ -22,14 +22,6 @@ from .pipeline.engine.module import compile as compile_network
 from .pipeline.training.runs import load_trained
 
 
-def _synapses(conn, params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    w = np.asarray(params[f"{conn.name}.weight"], dtype=np.float64)
-    if conn.sparse:
-        return np.asarray(params[f"{conn.name}.pre_ind"]), np.asarray(params[f"{conn.name}.post_ind"]), w
-    pre, post = np.meshgrid(np.arange(conn.source.size), np.arange(conn.target.size), indexing="ij")
-    return pre.ravel(), post.ravel(), w.ravel()
-
-
 def _graph(net, params, density: float):
     """The recurrent hidden graph when the net has one (the graph the small-world measures are about); otherwise
     the whole layered network as one undirected graph. Returns (graph, scope, node offset per population)."""
@@ -41,7 +33,7 @@ def _graph(net, params, density: float):
         offset[p.name], n = n, n + p.size
     pre, post, w = [], [], []
     for c in conns:
-        a, b, wc = _synapses(c, params)
+        a, b, wc = c.synapse_list(params)
         pre.append(a + offset[c.source.name]), post.append(b + offset[c.target.name]), w.append(wc)
     g = strongest_graph(np.concatenate(pre), np.concatenate(post), np.concatenate(w), n, density)
     scope = f"recurrent {rec[0].name}" if rec else "whole network (layered: no triangles, so C = 0)"
@@ -76,7 +68,7 @@ def _hidden_counts(run, params) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _edges(net, params):
-    return [(c.source.name, c.target.name, *_synapses(c, params)) for c in net.connections]
+    return [(c.source.name, c.target.name, *c.synapse_list(params)) for c in net.connections]
 
 
 def _receptive(net, initial, trained, permutations: int, n_fields: int, seed: int, plots: Path) -> dict:
@@ -90,7 +82,7 @@ def _receptive(net, initial, trained, permutations: int, n_fields: int, seed: in
         targets = np.sort(rng.choice(c.target.size, min(n_fields, c.target.size), replace=False))
         values, ordered, fields = {}, {}, {}
         for name, params in (("initial", initial), ("trained", trained)):
-            pre, post, w = _synapses(c, params)
+            pre, post, w = c.synapse_list(params)
             d = np.asarray(c.rounded_delays(c.delays(lambda key: np.asarray(params[key])))).ravel()
             fields[name] = receptive_fields(pre, post, w, d, c.source.size, targets, c.max_delay_steps)
             values[name] = np.array([max_moran(rf, permutations, rng) for rf in fields[name]])

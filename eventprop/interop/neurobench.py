@@ -20,16 +20,11 @@ def model_metrics(net, params: dict, spike_counts: dict[str, np.ndarray], n_step
     zeros, total, acs, dense = 0, 0, 0.0, 0.0
     samples = max(len(next(iter(spike_counts.values()))), 1)
     for c in net.connections:
-        w = np.asarray(params[f"{c.name}.weight"])
+        pre, _, w = c.synapse_list(params)
         n_pairs = c.source.size * c.target.size
-        nonzero = int(np.count_nonzero(w))
-        zeros += n_pairs - nonzero
+        zeros += n_pairs - int(np.count_nonzero(w))
         total += n_pairs
-        if c.sparse:
-            pre = np.asarray(params[f"{c.name}.pre_ind"])[w != 0]
-        else:
-            pre = np.nonzero(w)[0]
-        fan_out = np.bincount(pre, minlength=c.source.size)
+        fan_out = np.bincount(pre[w != 0], minlength=c.source.size)
         acs += float((spike_counts[c.source.name].sum(0) * fan_out).sum()) / samples
         dense += float(n_pairs * n_steps)
     spiking = [p for p in net.populations if p.model.spiking]

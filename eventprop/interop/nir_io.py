@@ -55,14 +55,8 @@ def to_nir(net: Network, params: dict) -> tuple[nir.NIRGraph, dict]:
             nodes[f"{pop.name}_out"] = nir.Output(output_type={"output": np.array([pop.size])})
             edges.append((pop.name, f"{pop.name}_out"))
     for c in net.connections:
-        w = np.asarray(params[f"{c.name}.weight"], dtype=np.float64)
-        d = np.asarray(c.rounded_delays(c.delays(lambda k: np.asarray(params[k]))), dtype=np.int64)
-        if c.sparse:
-            pre, post = np.asarray(params[f"{c.name}.pre_ind"]), np.asarray(params[f"{c.name}.post_ind"])
-        else:
-            pre, post = (a.ravel() for a in np.meshgrid(np.arange(c.source.size), np.arange(c.target.size),
-                                                        indexing="ij"))
-        w, d = w.ravel(), d.ravel()
+        pre, post, w = c.synapse_list(params)
+        d = np.asarray(c.rounded_delays(c.delays(lambda k: np.asarray(params[k]))), dtype=np.int64).ravel()
         meta = {"connection": c.name, "sparse": c.sparse, "max_delay_steps": c.max_delay_steps,
                 "learn_delays": c.learn_delays}
         if not np.any(d):

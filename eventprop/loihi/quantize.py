@@ -25,13 +25,8 @@ def float_delays(conn, params: dict) -> np.ndarray:
 
 def _synapse_list(conn, params: dict):
     """(pre, post, weight, delay) in CSR order; delays rounded and clamped as in the float forward pass."""
-    w = np.asarray(params[f"{conn.name}.weight"], dtype=np.float64)
-    d = conn.rounded_delays(float_delays(conn, params)).astype(np.int64)
-    if conn.sparse:
-        return (np.asarray(params[f"{conn.name}.pre_ind"], np.int64),
-                np.asarray(params[f"{conn.name}.post_ind"], np.int64), w, d)
-    pre, post = np.meshgrid(np.arange(conn.source.size), np.arange(conn.target.size), indexing="ij")
-    return pre.ravel(), post.ravel(), w.ravel(), d.ravel()
+    pre, post, w = conn.synapse_list(params)
+    return pre, post, w, conn.rounded_delays(float_delays(conn, params)).astype(np.int64).ravel()
 
 
 def layer_scale(scaled: np.ndarray, percentile: float, bits: int) -> float:

@@ -238,6 +238,16 @@ class Connection:
         """The integer step delays the forward pass uses: floor(d + 0.5) clamped to [0, max_delay_steps]."""
         return ((delays + 0.5) // 1).clip(0, self.max_delay_steps)
 
+    def synapse_list(self, params: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(pre, post, weight) per synapse, in the parameter layout's order (dense: pre-major; sparse: CSR), from a
+        parameter dictionary: the per-synapse view the quantiser, NIR export and the analysis read."""
+        w = np.asarray(params[f"{self.name}.weight"], dtype=np.float64).ravel()
+        if self.sparse:
+            return (np.asarray(params[f"{self.name}.pre_ind"], np.int64),
+                    np.asarray(params[f"{self.name}.post_ind"], np.int64), w)
+        pre, post = np.meshgrid(np.arange(self.source.size), np.arange(self.target.size), indexing="ij")
+        return pre.ravel(), post.ravel(), w
+
     def instantiate(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         what = f"Connection {self.name!r}"
         n_pre, n_post = self.source.size, self.target.size
