@@ -10,6 +10,7 @@ import torch
 from .. import models
 from ..models.events import SpikeEvents
 from ..pipeline.engine.module import compile as compile_network
+from ..pipeline.training.trainer import spike_regulariser
 from .errors import unsupported
 from .neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from .optimisers import Adam
@@ -119,9 +120,8 @@ class CompiledNetwork:
                 target = torch.from_numpy(labels.astype(np.int64))
                 loss = torch.nn.functional.cross_entropy(readout, target)
                 if lam > 0:
-                    B = len(labels)
                     for counts in run.spike_counts.values():
-                        loss = loss + lam / (2 * B * B) * ((counts.sum(0) - nu * B) ** 2).sum()
+                        loss = loss + spike_regulariser(counts.sum(0), lam, nu, len(labels))
                 loss.backward()
                 for opt in self.optimisers.values():
                     opt.step()

@@ -92,6 +92,12 @@ def _on_main(dist, fn):
     return outcome[1]
 
 
+def spike_regulariser(counts_sum, strength: float, nu: float, batch: int):
+    """mlGeNN's spike-count regulariser: strength / (2 B^2) * sum_neurons (sum_batch count - nu B)^2; `counts_sum`
+    holds each neuron's spike count summed over the batch."""
+    return strength / (2 * batch * batch) * ((counts_sum - nu * batch) ** 2).sum()
+
+
 def _finite_or_null(x):
     """JSON-safe copy: non-finite floats become null (a bare NaN is not JSON)."""
     if isinstance(x, dict):
@@ -180,7 +186,7 @@ class Trainer:
             for name, counts in run.spike_counts.items():
                 local = counts.sum(0)
                 total = (local + (totals[name] - local).detach()) if totals else local
-                reg = t.reg_lambda / (2 * B * B) * ((total - t.reg_nu * B) ** 2).sum()
+                reg = spike_regulariser(total, t.reg_lambda, t.reg_nu, B)
                 loss, shared = loss + reg, shared + reg.item()
         return loss, ce.item(), shared
 
