@@ -42,18 +42,19 @@ def main():
     seeds = [int(s) for s in args.seeds.split(",")]
     rows, table = {}, []
     if args.suite == "ablation":
-        for sp in [float(x) for x in args.sparsities.split(",")]:
-            for structure in (False, True):
-                for delays in (False, True):
-                    name = f"s{sp:g}-{'learned' if structure else 'fixed'}_structure-" \
-                           f"{'learned' if delays else 'fixed'}_delays"
-                    res = [run(model(sp, structure, delays), RUNS / "structure" / f"{name}-s{s}", s, args.epochs)
-                           for s in seeds]
-                    rows[name] = res
-                    table.append([f"{100 * sp:g} %", "learned" if structure else "fixed",
-                                  "learned" if delays else "fixed", str(len(res)),
-                                  mean_sd([r["test_acc"] for r in res], 100), params_cell(res[0]["parameters"]),
-                                  mean_sd([r["train_seconds"] for r in res])])
+        variants = [(sp, structure, delays) for sp in [float(x) for x in args.sparsities.split(",")]
+                    for structure in (False, True) for delays in (False, True)]
+        name = {v: f"s{v[0]:g}-{'learned' if v[1] else 'fixed'}_structure-{'learned' if v[2] else 'fixed'}_delays"
+                for v in variants}
+        for s in seeds:                          # seed-major: an interrupted sweep leaves whole seeds behind
+            for v in variants:
+                run(model(*v), RUNS / "structure" / f"{name[v]}-s{s}", s, args.epochs)
+        for v in variants:
+            res = [run(model(*v), RUNS / "structure" / f"{name[v]}-s{s}", s, args.epochs) for s in seeds]
+            rows[name[v]] = res
+            table.append([f"{100 * v[0]:g} %", "learned" if v[1] else "fixed", "learned" if v[2] else "fixed",
+                          str(len(res)), mean_sd([r["test_acc"] for r in res], 100), params_cell(res[0]["parameters"]),
+                          mean_sd([r["train_seconds"] for r in res])])
         header = ["sparsity", "structure", "delays", "seeds", "test %", "trained parameters", "train s"]
     else:
         analysis = dict(permutations=99, rf_fields=32, rf_permutations=200)
