@@ -4,20 +4,22 @@ from __future__ import annotations
 import numpy as np
 
 from eventprop.models import (Connection, Constant, Dense, Exponential, FixedProbability, LeakyIntegrate,
-                              LeakyIntegrateFire, Network, Normal, Population, SpikeInput, Uniform)
+                              LeakyIntegrateFire, Network, Normal, Population, RefractoryLIF, SpikeInput, Uniform)
 
 
 def build(kind: str, dt: float = 1.0, n_in: int = 6, n_hid: int = 8, n_out: int = 3, max_delay_ms: float = 8.0,
-          readout: str = "avg_var_exp_weight", w_in: float = 1.2) -> Network:
-    """kind: feedforward | recurrent | sparse | spatial | two_layer."""
+          readout: str = "avg_var_exp_weight", w_in: float = 1.2, tau_refrac: float | None = None) -> Network:
+    """kind: feedforward | recurrent | sparse | spatial | two_layer; hidden neurons are RefractoryLIF when
+    tau_refrac (ms) is given."""
     D = int(round(max_delay_ms / dt))
     tau_s = 5.0
     net = Network(dt=dt)
     with net:
         inp = Population(SpikeInput(), n_in, name="inp")
         pos = Uniform(0.0, 1.0) if kind == "spatial" else None
-        hid = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0), n_hid, name="hid",
-                         position=pos, dims=2 if pos else None)
+        hid_model = (LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0) if tau_refrac is None else
+                     RefractoryLIF(v_thresh=1.0, tau_mem=20.0, tau_refrac=tau_refrac))
+        hid = Population(hid_model, n_hid, name="hid", position=pos, dims=2 if pos else None)
         out = Population(LeakyIntegrate(tau_mem=20.0, readout=readout), n_out, name="out")
         if kind == "spatial":
             inp_sp = Population(SpikeInput(), n_in, name="inp_sp", position=Uniform(0.0, 1.0), dims=2)
@@ -33,7 +35,7 @@ def build(kind: str, dt: float = 1.0, n_in: int = 6, n_hid: int = 8, n_out: int 
             Connection(hid, hid, FixedProbability(0.4, weight=Normal(0.1, 0.3), delay=Uniform(0, 0.6 * D)),
                        Exponential(tau_s), max_delay_steps=D, learn_delays=True, name="hid_hid")
         if kind == "two_layer":
-            hid2 = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0), n_hid, name="hid2")
+            hid2 = Population(hid_model, n_hid, name="hid2")
             Connection(hid, hid2, Dense(weight=Normal(0.8, 0.4), delay=Uniform(0, 0.6 * D)), Exponential(tau_s),
                        max_delay_steps=D, learn_delays=True, name="hid_hid2")
             last = hid2

@@ -47,6 +47,9 @@ def simulate(net, params, raster: dict, n_steps: int):
     spikes = {p.name: [] for p in net.populations}
     dens = {p.name: [] for p in net.populations}
     vout = {p.name: np.zeros((n_steps, p.size)) for p in net.populations if isinstance(p.model, LeakyIntegrate)}
+    # refractory holds: steps left, hold length, index of the neuron's last spike record (its q is set at release)
+    held = {p.name: np.zeros(p.size, int) for p in net.populations}
+    last = {p.name: np.full(p.size, -1) for p in net.populations}
     for c in net.connections:
         insyn[c.target.name].setdefault(c.synapse.tau, np.zeros(c.target.size))
     for t in range(n_steps):
@@ -67,13 +70,22 @@ def simulate(net, params, raster: dict, n_steps: int):
             alpha = math.exp(-dt / m.tau_mem)
             v = alpha * V[p.name] + (1 - alpha) * isyn
             if isinstance(m, LeakyIntegrateFire):
+                R = int(round(getattr(m, "tau_refrac", 0.0) / dt))
+                h = held[p.name]
+                for i in np.nonzero(h > 0)[0]:
+                    h[i] -= 1
+                    v[i] = 0.0
+                    if h[i] == 0:                      # release: the spike's reset term reads this step's current
+                        gb, ga, _ = dens[p.name][last[p.name][i]]
+                        dens[p.name][last[p.name][i]] = (gb, ga, (1 - alpha) * isyn[i])
                 f = np.nonzero(v >= m.v_thresh)[0]
                 for i in f:
                     spikes[p.name].append((t, i))
                     vprev = V[p.name][i]
                     rise = max(v[i] - vprev, (1 - alpha) * m.slope_floor * m.v_thresh)
                     frac = min((m.v_thresh - vprev) / rise, 1.0)
-                    dens[p.name].append((frac / rise, (1 - frac) / rise, (1 - alpha) * isyn[i]))
+                    dens[p.name].append((frac / rise, (1 - frac) / rise, (1 - alpha) * isyn[i] if R == 0 else 0.0))
+                    last[p.name][i], h[i] = len(dens[p.name]) - 1, R
                 v[f] = 0.0
                 fired[p.name] = f
             else:

@@ -33,7 +33,7 @@ def _pop_node(pop, tau_syn_ms: float):
         return nir.Input(input_type={"input": np.array([n])})
     ts, tm = tau_syn_ms * MS * ones, m.tau_mem * MS * ones
     meta = {"eventprop": {"population": pop.name}}
-    if isinstance(m, LeakyIntegrateFire):
+    if type(m) is LeakyIntegrateFire:      # not its subclasses (RefractoryLIF: NIR's CubaLIF has no refractoriness)
         return nir.CubaLIF(tau_syn=ts, tau_mem=tm, r=ones, v_leak=0 * ones, v_threshold=m.v_thresh * ones,
                            v_reset=0 * ones, w_in=ts.copy(), metadata=meta)
     if isinstance(m, LeakyIntegrate):

@@ -3,8 +3,9 @@
 
 Per layer (= target population) one weight scale shared by all its incoming connections (feed-forward and
 recurrent): W' = W (1 - alpha) IScale, m = max(P(W' > 0), P(-W' <= 0)) at the chosen percentile,
-s = 2^(floor(log2 m) - (bits - 2)), W_int = clip(round(W' / s)). vThMant = round(theta / s),
-iDecay = round(4096 (1 - beta)), vDecay = round(4096 (1 - alpha)); delays = floor(d + 0.5) clamped to the
+s = 2^(floor(log2 m) - (bits - 2)), W_int = clip(round(W' / s)). Threshold and decays come from the neuron model's
+`fixed_point` (LIF: vThMant = round(theta / s), iDecay = round(4096 (1 - beta)), vDecay = round(4096 (1 - alpha)));
+readouts get the largest threshold (they never fire). Delays = floor(d + 0.5) clamped to the
 connection's max_delay_steps (the float forward pass's rule).
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ import math
 import numpy as np
 
 from ..errors import DeployError
-from ..models import LeakyIntegrate, LeakyIntegrateFire, Network, SpikeInput
+from ..models import Network
 from .fixed_point import READOUT_VTH, VTH_MAX, FxNetwork, FxPopulation, FxProjection
 
 
@@ -49,36 +50,31 @@ def quantize(net: Network, params: dict, percentile: float = 99.0, bits: int = 8
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     pops, projs = [], []
     for pop in net.populations:
-        model = pop.model
-        if isinstance(model, SpikeInput):
+        if not pop.model.has_state:
             pops.append(FxPopulation(pop.name, "input", pop.size))
             continue
-        if not isinstance(model, (LeakyIntegrateFire, LeakyIntegrate)):
-            raise DeployError(f"layer {pop.name!r}: neuron type {type(model).__name__} has no Loihi 2 CUBA mapping")
         incoming = [c for c in net.connections if c.target is pop]
         taus = sorted({c.synapse.tau for c in incoming})
         if len(taus) != 1:
             raise DeployError(f"layer {pop.name!r}: incoming connections have synaptic time constants {taus} ms; "
                               f"Loihi 2 has one current decay (du) per population")
-        tau_m, tau_s = model.tau_mem, taus[0]
-        alpha, beta = math.exp(-dt / tau_m), math.exp(-dt / tau_s)
+        tau_s = taus[0]
+        alpha, beta = pop.model.equations(dt).alpha, math.exp(-dt / tau_s)
         iscale = (tau_s / dt) * (1 - beta)
         lists = [_synapse_list(c, params) for c in incoming]
         scaled = [w * (1 - alpha) * iscale for _, _, w, _ in lists]
         s = layer_scale(np.concatenate(scaled), percentile, bits)
-        readout = isinstance(model, LeakyIntegrate)
-        if readout:
-            vth = READOUT_VTH
-        else:
-            vth = int(round(model.v_thresh / s))
-            if not 0 <= vth <= VTH_MAX:
-                raise DeployError(f"layer {pop.name!r}: threshold {model.v_thresh} / weight scale {s:g} = {vth} does "
-                                  f"not fit Loihi's 17-bit vThMant; lower the weight percentile or the threshold")
-        i_decay = min(max(int(round(4096 * (1 - beta))), 1), 4096)
-        v_decay = min(max(int(round(4096 * (1 - alpha))), 0), 4095)
-        pops.append(FxPopulation(pop.name, "readout" if readout else "lif", pop.size, du=i_decay - 1, dv=v_decay,
-                                 vth=vth, scale=s, readout=model.readout if readout else "", tau_mem=tau_m,
-                                 tau_syn=tau_s, v_thresh=0.0 if readout else model.v_thresh))
+        try:
+            fields = pop.model.fixed_point(dt, tau_s, s)     # the model's own Loihi mapping
+        except DeployError as e:
+            raise DeployError(f"layer {pop.name!r}: {e}") from None
+        if fields["kind"] == "readout":
+            fields["vth"] = READOUT_VTH
+        elif not 0 <= fields["vth"] <= VTH_MAX:
+            raise DeployError(f"layer {pop.name!r}: threshold {fields['v_thresh']} / weight scale {s:g} = "
+                              f"{fields['vth']} does not fit Loihi's 17-bit vThMant; lower the weight percentile or "
+                              f"the threshold")
+        pops.append(FxPopulation(pop.name, size=pop.size, scale=s, **fields))
         for c, (pre, post, _, d), ws in zip(incoming, lists, scaled):
             w_int = np.clip(np.round(ws / s), lo, hi).astype(np.int64)
             order = np.lexsort((post, pre))

@@ -2,9 +2,9 @@
 from .connectivity import Dense, FixedProbability, Sparse
 from .initialisers import Constant, Initialiser, Normal, Uniform
 from .network import Connection, Network, Population
-from .neurons import READOUTS, LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from .neurons import READOUTS, LeakyIntegrate, LeakyIntegrateFire, RefractoryLIF, SpikeInput
 from .synapses import Exponential
 
 __all__ = ["Network", "Population", "Connection", "SpikeInput", "LeakyIntegrateFire", "LeakyIntegrate",
-           "READOUTS", "Exponential", "Dense", "Sparse", "FixedProbability", "Constant", "Normal", "Uniform",
-           "Initialiser"]
+           "RefractoryLIF", "READOUTS", "Exponential", "Dense", "Sparse", "FixedProbability", "Constant", "Normal",
+           "Uniform", "Initialiser"]

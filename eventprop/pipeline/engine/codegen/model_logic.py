@@ -1,4 +1,6 @@
-"""The model's discrete equations as source snippets, shared by every emitter (the CPU and the CUDA one).
+"""The network's discrete equations as source snippets, shared by every emitter (the CPU and the CUDA one): the
+synapse and adjoint-history parts here, each neuron model's own parts from its Equations (models/neurons/; LIF and LI
+below, RefractoryLIF in its file).
 
 Forward (mlGeNN's exact-integration scheme), per step t and neuron; V_{t-1} is V at time t dt, U_t at (t + 1) dt:
     inSyn_g += arrivals due at t;   I_t = sum_g IScale_g inSyn_g;   U_t = alpha V_{t-1} + (1 - alpha) I_t
@@ -32,14 +34,10 @@ emitter's choice. Each function returns one expression or the statements for one
 """
 from __future__ import annotations
 
+from ....models.neurons.base import lit
 from .plan import GroupPlan, KernelPlan, PopPlan
 
 SPIKE_FLOATS = ("gb", "ga", "q")   # per-spike float records (see the module docstring)
-
-
-def lit(x: float) -> str:
-    """A float literal that round-trips exactly."""
-    return repr(float(x))
 
 
 def synaptic_current(plan: KernelPlan, pop: PopPlan, insyn: str, j: str) -> str:
@@ -47,34 +45,17 @@ def synaptic_current(plan: KernelPlan, pop: PopPlan, insyn: str, j: str) -> str:
     return " + ".join(terms)
 
 
-def membrane_step(pop: PopPlan, v_old: str, isyn: str) -> str:
-    return f"{lit(pop.alpha)} * {v_old} + {lit(1.0 - pop.alpha)} * {isyn}"
-
-
-def crosses_threshold(pop: PopPlan, v: str) -> str:
-    return f"{v} >= {lit(pop.theta)}"
-
-
 def neuron_update(plan: KernelPlan, pop: PopPlan) -> list[str]:
-    """Arrivals due at step t, then the membrane update of neuron j into local `v` (with `isyn`); V_k[j] still holds
-    V_{t-1} afterwards (the emitter stores v)."""
+    """Arrivals due at step t, then the membrane update of neuron j into local `v` (with `isyn`) by the model's
+    equations; V_k[j] still holds V_{t-1} afterwards (the emitter stores v)."""
     lines = []
     for g in pop.groups:
         slot = f"t % {plan.groups[g].ring_len}"
         lines += [f"insyn_{g}[j] += ring_{g}[{slot}, j]", f"ring_{g}[{slot}, j] = 0.0"]
     lines += [f"isyn = {synaptic_current(plan, pop, 'insyn_{g}', 'j')}",
-              f"v = {membrane_step(pop, f'V_{pop.index}[j]', 'isyn')}"]
+              f"v = {pop.eq.membrane(f'V_{pop.index}[j]', 'isyn')}"]
     lines += [f"insyn_{g}[j] *= {lit(plan.groups[g].beta)}" for g in pop.groups]
-    return lines
-
-
-def spike_record(pop: PopPlan) -> list[str]:
-    """At a crossing of neuron j (local v = U_t, V_{pop}[j] = V_{t-1}): locals spk_gb, spk_ga, spk_q."""
-    vprev = f"V_{pop.index}[j]"
-    return [f"rise = {lit(1.0 - pop.alpha)} * max(isyn - {vprev}, {lit(pop.slope_floor * pop.theta)})",
-            f"frac = min(({lit(pop.theta)} - {vprev}) / rise, 1.0)",
-            "spk_gb = frac / rise", "spk_ga = (1.0 - frac) / rise",
-            f"spk_q = {lit(1.0 - pop.alpha)} * isyn"]
+    return lines + pop.eq.after_membrane(pop.index)
 
 
 def adjoint_step(plan: KernelPlan, pop: PopPlan, t: str, grad_v: str | None) -> list[str]:
@@ -88,6 +69,7 @@ def adjoint_step(plan: KernelPlan, pop: PopPlan, t: str, grad_v: str | None) -> 
     if grad_v is not None:
         lam += f" + {grad_v}"
     lines.insert(0, f"lv = {lam}")
+    lines += pop.eq.adjoint_hold(k)
     for g in pop.groups:
         gp = plan.groups[g]
         L = gp.hist_len
@@ -108,8 +90,8 @@ def arrival(plan: KernelPlan, group: GroupPlan, arrival_step: str, j: str, slot:
 def spike_jump(plan: KernelPlan, pop: PopPlan, t: str, rho_syn: str, rec: str, grad_count: str) -> list[str]:
     """Spike of neuron i at step t; rho_syn = sum_out w D(s); rec.format(f) names a spike record field."""
     k = pop.index
-    lines = [f"rho = {rho_syn} - lamV_{k}[i] * {rec.format('q')}",
-             f"lu = -rho * {rec.format('gb')} + {lit(pop.tau_m)} * {grad_count}",
+    lines = [f"rho = {rho_syn} - {pop.eq.release_adjoint(k)} * {rec.format('q')}",
+             f"lu = -rho * {rec.format('gb')} + {lit(pop.eq.tau_m)} * {grad_count}",
              f"pend_{k}[i] = -rho * {rec.format('ga')}"]
     for g in pop.groups:
         gp = plan.groups[g]

@@ -48,6 +48,8 @@ def _alloc_state(w: CodeWriter, plan: KernelPlan, dtype: str, backward: bool):
             w(f"V_{p.index} = np.zeros({n}, {dtype})")
             if p.kind == "lif":
                 w(f"fired_{p.index} = np.zeros({n}, np.int32)", f"nrec_{p.index} = 0")
+        for name, kind, init in p.eq.state(backward):
+            w(f"{name}_{p.index} = np.full({n}, {init}, {'np.int32' if kind == 'int32' else dtype})")
         for g in p.groups:
             gp = plan.groups[g]
             if backward:
@@ -75,12 +77,14 @@ def emit_forward(plan: KernelPlan, w: CodeWriter):
                     with w.block(f"for j in range({p.size}):"):
                         w(*ml.neuron_update(plan, p))
                         if p.kind == "lif":
-                            with w.block(f"if {ml.crosses_threshold(p, 'v')}:"):
+                            with w.block(f"if {p.eq.crosses('v')}:"):
                                 with w.block(f"if nrec_{k} < spk_step_{k}.shape[1]:"):
-                                    w(*ml.spike_record(p))
+                                    w(*p.eq.spike_record(k))
                                     w(f"spk_step_{k}[b, nrec_{k}] = t", f"spk_id_{k}[b, nrec_{k}] = j",
                                       *(f"spk_{x}_{k}[b, nrec_{k}] = spk_{x}" for x in ml.SPIKE_FLOATS))
+                                w(*p.eq.on_record(k, f"nrec_{k}"))
                                 w(f"nrec_{k} += 1", f"fired_{k}[nf_{k}] = j", f"nf_{k} += 1", "v = 0.0")
+                                w(*p.eq.on_spike(k))
                         else:
                             w(f"vout_{k}[b, t, j] = v")
                         w(f"V_{k}[j] = v")
@@ -141,13 +145,20 @@ def emit_backward(plan: KernelPlan, w: CodeWriter):
             with w.block("for b in range(chunk_lo[ch], chunk_hi[ch]):"):
                 _alloc_state(w, plan, dtype, backward=True)
                 for p in plan.lifs:
-                    w(f"q_{p.index} = spk_n_{p.index}[b] - 1")
+                    w(f"q_{p.index} = spk_n_{p.index}[b] - 1", f"qa_{p.index} = spk_n_{p.index}[b] - 1")
                 for p in plan.inputs:
                     k = p.index
                     w(f"e_{k} = in_n_{k}[b] - 1")
                     with w.block(f"while e_{k} >= 0 and in_step_{k}[b, e_{k}] >= n_steps:"):
                         w(f"e_{k} -= 1")
                 with w.block("for t in range(n_steps - 1, -1, -1):"):
+                    # 0. spikes the model wants announced `lookahead` steps early (e.g. refractory holds)
+                    for p in plan.lifs:
+                        if p.eq.lookahead:
+                            k = p.index
+                            with w.block(f"while qa_{k} >= 0 and spk_step_{k}[b, qa_{k}] >= t - {p.eq.lookahead}:"):
+                                w(f"i = spk_id_{k}[b, qa_{k}]", *p.eq.on_lookahead(k, f"spk_step_{k}[b, qa_{k}]"),
+                                  f"qa_{k} -= 1")
                     # 1. Lambda_V(t), G(t), D(t + 1) of every neuron (exact discrete adjoint between spikes)
                     for p in plan.stateful:
                         with w.block(f"for j in range({p.size}):"):

@@ -34,6 +34,7 @@ class Array:
     shape: tuple[int, ...]
     dtype: str                # "float" (the kernel dtype) or "int32"
     shared: bool = True
+    init: int = 0             # value every element starts from
 
     def nbytes(self, itemsize: int) -> int:
         n = 1
@@ -56,6 +57,7 @@ def forward_arrays(plan: KernelPlan, nt: int) -> list[Array]:
     state, rings = [], []
     for p in plan.stateful:
         state.append(Array(f"V_{p.index}", (p.size,), "float"))
+        state += [Array(f"{n}_{p.index}", (p.size,), kind, init=init) for n, kind, init in p.eq.state(False)]
         if p.kind == "lif":
             state += [Array(f"flag_{p.index}", (p.size,), "int32"), Array(f"fired_{p.index}", (p.size,), "int32")]
             state += [Array(f"{x}_{p.index}", (p.size,), "float") for x in ml.SPIKE_FLOATS]
@@ -69,6 +71,7 @@ def backward_arrays(plan: KernelPlan, nt: int) -> list[Array]:
     state, hist = [Array("red", (nt,), "float")], []
     for p in plan.stateful:
         state.append(Array(f"lamV_{p.index}", (p.size,), "float"))
+        state += [Array(f"{n}_{p.index}", (p.size,), kind, init=init) for n, kind, init in p.eq.state(True)]
         if p.kind == "lif":
             state.append(Array(f"pend_{p.index}", (p.size,), "float"))
         for g in p.groups:
@@ -107,11 +110,11 @@ def _zero(w: CodeWriter, arrays: list[Array], nt: int):
             continue
         if len(a.shape) == 1:
             with w.block(f"for j in range(tid, {a.shape[0]}, {nt}):"):
-                w(f"{a.name}[j] = 0")
+                w(f"{a.name}[j] = {a.init}")
         else:
             L, n = a.shape
             with w.block(f"for k in range(tid, {L * n}, {nt}):"):
-                w(f"{a.name}[k // {n}, k % {n}] = 0")
+                w(f"{a.name}[k // {n}, k % {n}] = {a.init}")
 
 
 def _slots(names: list[str]) -> dict[str, int]:
@@ -131,7 +134,8 @@ def _compact(w: CodeWriter, plan: KernelPlan, k: int, size: int, nt: int, slot: 
                 w("x = scan[tid - off] if tid >= off else 0", "cuda.syncthreads()", "scan[tid] += x",
                   "cuda.syncthreads()", "off *= 2")
             with w.block("if f:"):
-                w("pos = base + scan[tid] - 1", f"fired_{k}[pos] = j", "r = nrec + pos")
+                w("pos = base + scan[tid] - 1", f"fired_{k}[pos] = j", "r = nrec + pos",
+                  *plan.pops[k].eq.on_record(k, "r"))
                 with w.block(f"if r < spk_step_{k}.shape[1]:"):
                     w(f"spk_step_{k}[b, r] = t", f"spk_id_{k}[b, r] = j",
                       *(f"spk_{x}_{k}[b, r] = {x}_{k}[j]" for x in ml.SPIKE_FLOATS))
@@ -160,9 +164,10 @@ def emit_forward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: l
                     w(*ml.neuron_update(plan, p))
                     if p.kind == "lif":
                         w(f"flag_{k}[j] = 0")
-                        with w.block(f"if {ml.crosses_threshold(p, 'v')}:"):
-                            w(*ml.spike_record(p))
-                            w(f"flag_{k}[j] = 1", *(f"{x}_{k}[j] = spk_{x}" for x in ml.SPIKE_FLOATS), "v = 0.0")
+                        with w.block(f"if {p.eq.crosses('v')}:"):
+                            w(*p.eq.spike_record(k))
+                            w(f"flag_{k}[j] = 1", *(f"{x}_{k}[j] = spk_{x}" for x in ml.SPIKE_FLOATS), "v = 0.0",
+                              *p.eq.on_spike(k))
                     else:
                         w(f"vout_{k}[b, t, j] = v")
                     w(f"V_{k}[j] = v")
@@ -235,6 +240,7 @@ def _emit_fanout_grads(w: CodeWriter, plan: KernelPlan, c: ConnPlan, stride: int
 
 def emit_backward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: list[Array]):
     slot = _slots([f"q_{p.index}" for p in plan.lifs] + [f"qlo_{p.index}" for p in plan.lifs]
+                  + [f"qa_{p.index}" for p in plan.lifs]
                   + [f"e_{p.index}" for p in plan.inputs] + [f"elo_{p.index}" for p in plan.inputs])
     w("@cuda.jit(cache=True)")
     with w.block(f"def backward({', '.join(backward_args(plan, arrays))}):"):
@@ -243,7 +249,8 @@ def emit_backward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: 
         _zero(w, arrays, nt)
         with w.block("if tid == 0:"):
             for p in plan.lifs:
-                w(f"cnt[{slot[f'q_{p.index}']}] = spk_n_{p.index}[b] - 1")
+                w(f"cnt[{slot[f'q_{p.index}']}] = spk_n_{p.index}[b] - 1",
+                  f"cnt[{slot[f'qa_{p.index}']}] = spk_n_{p.index}[b] - 1")
             for p in plan.inputs:
                 k = p.index
                 w(f"e = in_n_{k}[b] - 1")
@@ -252,6 +259,16 @@ def emit_backward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: 
                 w(f"cnt[{slot[f'e_{k}']}] = e")
         w("cuda.syncthreads()")
         with w.block("for t in range(n_steps - 1, -1, -1):"):
+            ahead = [p for p in plan.lifs if p.eq.lookahead]    # spikes announced `lookahead` steps early
+            if ahead:
+                with w.block("if tid == 0:"):
+                    for p in ahead:
+                        k = p.index
+                        w(f"qa = cnt[{slot[f'qa_{k}']}]")
+                        with w.block(f"while qa >= 0 and spk_step_{k}[b, qa] >= t - {p.eq.lookahead}:"):
+                            w(f"i = spk_id_{k}[b, qa]", *p.eq.on_lookahead(k, f"spk_step_{k}[b, qa]"), "qa -= 1")
+                        w(f"cnt[{slot[f'qa_{k}']}] = qa")
+                w("cuda.syncthreads()")
             for p in plan.stateful:
                 with w.block(f"for j in range(tid, {p.size}, {nt}):"):
                     w(*ml.adjoint_step(plan, p, "t", f"gv_{p.index}[b, t, j]" if p.kind == "li" else None))

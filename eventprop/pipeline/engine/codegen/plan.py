@@ -9,21 +9,28 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ....models import LeakyIntegrate, LeakyIntegrateFire, Network, SpikeInput
+from ....errors import ModelError
+from ....models import Network
+from ....models.neurons import Equations
 
 
 @dataclass
 class PopPlan:
     index: int
     name: str
-    kind: str                 # "input" | "lif" | "li"
+    kind: str                 # "input" | "lif" (stateful, spiking) | "li" (stateful readout)
     size: int
-    tau_m: float = 0.0
-    alpha: float = 0.0        # exp(-dt / tau_m)
-    theta: float = 0.0        # LIF threshold
-    slope_floor: float = 0.0  # LIF: lower bound of tau_m dV/dt at a crossing in the backward pass, in units of theta
+    eq: Equations | None = None                        # the model's discrete equations (stateful populations)
     groups: list[int] = field(default_factory=list)    # synapse groups feeding this population
     outgoing: list[int] = field(default_factory=list)  # connections leaving it
+
+    @property
+    def alpha(self) -> float:
+        return self.eq.alpha
+
+    def __repr__(self) -> str:
+        return repr((self.index, self.name, self.kind, self.size, self.eq and self.eq.signature(), self.groups,
+                     self.outgoing))
 
     @property
     def has_state(self) -> bool:
@@ -98,16 +105,13 @@ def make_plan(net: Network) -> KernelPlan:
     dt = net.dt
     pops: list[PopPlan] = []
     for i, p in enumerate(net.populations):
-        m = p.model
-        if isinstance(m, SpikeInput):
+        if not p.model.has_state:
             pops.append(PopPlan(i, p.name, "input", p.size))
-        elif isinstance(m, (LeakyIntegrateFire, LeakyIntegrate)):
-            kind = "lif" if isinstance(m, LeakyIntegrateFire) else "li"
-            pops.append(PopPlan(i, p.name, kind, p.size, tau_m=float(m.tau_mem), alpha=math.exp(-dt / m.tau_mem),
-                                theta=float(getattr(m, "v_thresh", 0.0)),
-                                slope_floor=float(getattr(m, "slope_floor", 0.0))))
-        else:
-            raise ValueError(f"Population {p.name!r}: neuron model {type(m).__name__} is not supported by the engine")
+            continue
+        eq = p.model.equations(dt)
+        if not isinstance(eq, Equations):
+            raise ModelError(f"population {p.name!r}: {type(p.model).__name__}.equations() must return Equations")
+        pops.append(PopPlan(i, p.name, "lif" if eq.spiking else "li", p.size, eq))
     index = {p.name: i for i, p in enumerate(net.populations)}
     groups: list[GroupPlan] = []
     conns: list[ConnPlan] = []

@@ -1,0 +1,16 @@
+"""Spike source population (no state, no equations)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .base import NeuronModel
+
+
+@dataclass(frozen=True)
+class SpikeInput(NeuronModel):
+    """Source of externally given spikes (events or a dense raster)."""
+    spiking = True
+    has_state = False
+
+    def fixed_point(self, dt: float, tau_syn: float, scale: float) -> dict:
+        return {"kind": "input"}
