@@ -30,11 +30,9 @@ def _synapse_loop(w: CodeWriter, c: ConnPlan, i: str):
 
 
 def _wrapped_slot(w: CodeWriter, base: str, d: str, length: int):
-    """slot = (base + d) mod length for base in [0, length) and 0 <= d < length, without an integer division: the
-    fan-out loops run this per synapse event."""
-    w(f"slot = {base} + {d}")
-    with w.block(f"if slot >= {length}:"):
-        w(f"slot -= {length}")
+    """slot = (base + d) mod length for base in [0, length) and 0 <= d < length by a mask (the CPU plan's lengths
+    are powers of two): the fan-out loops run this per synapse event, a branch there mispredicts."""
+    w(f"slot = ({base} + {d}) & {length - 1}")
 
 
 def _alloc_state(w: CodeWriter, plan: KernelPlan, dtype: str, backward: bool):

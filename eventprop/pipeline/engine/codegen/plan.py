@@ -45,13 +45,22 @@ class GroupPlan:
     beta: float               # exp(-dt / tau_s)
     iscale: float             # (tau_s / dt) (1 - beta): inSyn -> interval-average current
     c: float                  # (1 - alpha) IScale: dU_t / d inSyn_t (the adjoint's coupling G <- c Lambda_U + beta G)
-    ring_len: int             # max delay of its connections + 1
+    max_delay: int            # the longest delay (steps) of its connections
+    pow2: bool = False        # round ring and history lengths up to powers of two (wrap by a mask, CPU emitter)
     conns: list[int] = field(default_factory=list)
+
+    def _length(self, n: int) -> int:
+        return 1 << (n - 1).bit_length() if self.pow2 else n
+
+    @property
+    def ring_len(self) -> int:
+        """Delay ring rows: arrivals at t + 1 .. t + 1 + max_delay, row t is read at step t."""
+        return self._length(self.max_delay + 1)
 
     @property
     def hist_len(self) -> int:
-        """Adjoint history length: G and D are read at arrival steps t + 1 .. t + ring_len, G also at t + 2."""
-        return self.ring_len + 2
+        """Adjoint history length: G and D are read at arrival steps t + 1 .. t + 1 + max_delay, G also at t + 2."""
+        return self._length(self.max_delay + 3)
 
 
 @dataclass
@@ -100,7 +109,8 @@ class KernelPlan:
         return repr((self.dt, self.pops, self.groups, self.conns))
 
 
-def make_plan(net: Network) -> KernelPlan:
+def make_plan(net: Network, pow2: bool = False) -> KernelPlan:
+    """pow2: ring and history lengths rounded up to powers of two (the CPU emitter wraps indices with a mask)."""
     net.validate()
     dt = net.dt
     pops: list[PopPlan] = []
@@ -122,11 +132,11 @@ def make_plan(net: Network) -> KernelPlan:
         if group is None:
             beta = math.exp(-dt / tau_s)
             iscale = tau_s / dt * (1.0 - beta)
-            group = GroupPlan(len(groups), tgt, tau_s, beta, iscale, (1.0 - pops[tgt].alpha) * iscale, 1)
+            group = GroupPlan(len(groups), tgt, tau_s, beta, iscale, (1.0 - pops[tgt].alpha) * iscale, 0, pow2)
             groups.append(group)
             pops[tgt].groups.append(group.index)
         group.conns.append(ci)
-        group.ring_len = max(group.ring_len, c.max_delay_steps + 1)
+        group.max_delay = max(group.max_delay, c.max_delay_steps)
         pops[src].outgoing.append(ci)
         conns.append(ConnPlan(ci, c.name, src, tgt, group.index, c.sparse, c.max_delay_steps,
                               c.source.size, c.target.size, c.max_delay_steps > 0 and (c.learn_delays or c.spatial)))
