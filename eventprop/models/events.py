@@ -77,9 +77,12 @@ def events_to_steps(ev: SpikeEvents, dt: float, n_channels: int, name: str):
     steps = np.floor(np.where(valid, times, np.inf) / dt + 1e-9)
     keep = valid & (steps < n_steps)
     steps = np.where(keep, steps, np.iinfo(np.int32).max)
-    order = np.argsort(steps, axis=1, kind="stable")
-    steps_sorted = np.take_along_axis(steps, order, axis=1).astype(np.int64)
-    ids_sorted = np.take_along_axis(np.where(keep, ids, 0), order, axis=1)
+    ids = np.where(keep, ids, 0)
+    if (steps[:, 1:] >= steps[:, :-1]).all():          # datasets hand over time-sorted events: no sort needed
+        steps_sorted, ids_sorted = steps, ids
+    else:
+        order = np.argsort(steps, axis=1, kind="stable")
+        steps_sorted, ids_sorted = np.take_along_axis(steps, order, axis=1), np.take_along_axis(ids, order, axis=1)
     n = keep.sum(axis=1)
     return (np.ascontiguousarray(np.minimum(steps_sorted, np.iinfo(np.int32).max), dtype=np.int32),
             np.ascontiguousarray(ids_sorted, dtype=np.int32), n.astype(np.int32), n_steps)

@@ -236,7 +236,10 @@ class Connection:
 
     def rounded_delays(self, delays):
         """The integer step delays the forward pass uses: floor(d + 0.5) clamped to [0, max_delay_steps]."""
-        return ((delays + 0.5) // 1).clip(0, self.max_delay_steps)
+        x = delays + 0.5                                 # the one new array; the rest works in place
+        if hasattr(x, "floor_"):
+            return x.floor_().clamp_(0, self.max_delay_steps)
+        return np.clip(np.floor(x, out=x), 0, self.max_delay_steps, out=x)
 
     def synapse_list(self, params: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(pre, post, weight) per synapse, in the parameter layout's order (dense: pre-major; sparse: CSR), from a

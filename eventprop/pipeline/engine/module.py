@@ -58,6 +58,11 @@ class _EventPropFunction(torch.autograd.Function):
         return (None, None, None, *result)
 
 
+def _all_finite(x: torch.Tensor) -> bool:
+    """No NaN or inf in x, in one pass without a mask: the float64 sum of float32 values cannot overflow."""
+    return bool(torch.isfinite(x.sum(dtype=torch.float64)))
+
+
 class _Params(nn.Module):
     """Holder so that parameters are named `<conn>.weight` / `<pop>.position`."""
 
@@ -163,11 +168,11 @@ class EventPropModule(nn.Module):
         out = {}
         for c, plan_c in zip(self.net.connections, self.engine.plan.conns):
             w, d = tensors[2 * plan_c.index], tensors[2 * plan_c.index + 1]
-            if not bool(torch.isfinite(w).all()):
+            if not _all_finite(w):
                 raise ModelError(f"Connection {c.name!r}: weights hold non-finite values (NaN or inf)")
             out[f"w_{plan_c.index}"] = w.detach().to(self.dtype).contiguous()
             if plan_c.delayed:
-                if not bool(torch.isfinite(d).all()):
+                if not _all_finite(d):
                     raise ModelError(f"Connection {c.name!r}: delays hold non-finite values (NaN or inf)")
                 out[f"d_{plan_c.index}"] = c.rounded_delays(d.detach().double()).to(torch.int32).contiguous()
             if plan_c.sparse:   # derived from the buffers each call, so loaded or regrown structures take effect
