@@ -156,3 +156,17 @@ def test_trainer_accepts_any_dataset(tmp_path):
     summary = tr.fit()
     assert len(tr.train_set) == 64 and 0.0 <= summary["test_acc"] <= 1.0
     assert len((tmp_path / "r" / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_readout_delays_config_learns_hidden_to_output_delays():
+    from eventprop.pipeline.engine.module import compile as compile_network
+    from eventprop.pipeline.training.tasks import make_network
+    cfg = configs.preset("spoken-digits")
+    cfg.model.hidden = [8]
+    plain = make_network(cfg, 5, 3)
+    cfg.model.readout_delays = True
+    with_readout = make_network(cfg, 5, 3)
+    assert not plain.connection("hid_out").learn_delays and plain.connection("hid_out").max_delay_steps == 0
+    c = with_readout.connection("hid_out")
+    assert c.learn_delays and c.max_delay_steps == 60
+    assert compile_network(with_readout).parameter_counts()["delay"] == 5 * 8 + 8 * 3

@@ -37,12 +37,14 @@ def delay_steps(dt: float, max_delay_ms: float, delay_init_ms: tuple[float, floa
 def delay_network(n_inputs: int, n_classes: int, dt: float, hidden: list[int], tau_mem: float = 20.0,
                   tau_syn: float = 5.0, v_thresh: float = 1.0, slope_floor: float = 0.3,
                   readout: str = "avg_var_exp_weight",
-                  recurrent: bool = False, learn_delays: bool = True, max_delay_ms: float = 0.0,
+                  recurrent: bool = False, learn_delays: bool = True, readout_delays: bool = False,
+                  max_delay_ms: float = 0.0,
                   delay_init_ms: tuple[float, float] = (0.0, 0.0), w_in: tuple[float, float] = (0.0, 1.0),
                   w_hid: tuple[float, float] = (0.0, 0.1), w_rec: tuple[float, float] = (0.0, 0.02),
                   w_out: tuple[float, float] = (0.0, 0.1), space: Space | None = None,
                   sparse: dict | None = None) -> Network:
-    """Feed-forward delays on every input->hidden and hidden->hidden connection; names: in_hid, hid0_hid1, ...,
+    """Feed-forward delays on every input->hidden and hidden->hidden connection (and hidden->output with
+    readout_delays); names: in_hid, hid0_hid1, ...,
     hid{k}_rec (recurrent), hid_out; populations input, hidden0, ..., output. Initial weights are Normal(mean, sd)
     from the given pairs. With `space`, every connection whose two ends are placed takes its delays from the
     positions (up to max_delay_ms), the others keep the rules above. `sparse`: connection name -> dict(pre, post,
@@ -77,5 +79,5 @@ def delay_network(n_inputs: int, n_classes: int, dt: float, hidden: list[int], t
             src = pop
         out = Population(LeakyIntegrate(tau_mem=tau_mem, readout=readout), n_classes, name="output",
                          **place("output", "output"))
-        connect(src, out, w_out, "hid_out", False)
+        connect(src, out, w_out, "hid_out", readout_delays)
     return net

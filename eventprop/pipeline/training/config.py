@@ -46,6 +46,7 @@ class ModelConfig:
     slope_floor: float = 0.3            # gradient only: LeakyIntegrateFire.slope_floor (0: exact EventProp)
     readout: str = "max_var"
     learn_delays: bool = True
+    readout_delays: bool = False        # hidden -> output synapses get delays too (initialised and learned as the others)
     max_delay_ms: float = 10.0
     delay_init_ms: list[float] = field(default_factory=lambda: [0.0, 5.0])
     w_in: list[float] = field(default_factory=lambda: [1.5, 0.8])

@@ -100,7 +100,7 @@ def make_candidates(cfg: RunConfig, n_inputs: int, n_classes: int) -> dict[str, 
     shapes = {"in_hid": (n_inputs, h[0], m.w_in, ("input", "hidden"), True),
               **{f"hid{k - 1}_hid{k}": (h[k - 1], h[k], m.w_hid, ("hidden", "hidden"), True) for k in range(1, len(h))},
               **{f"hid{k}_rec": (h[k], h[k], m.w_rec, ("hidden", "hidden"), False) for k in range(len(h))},
-              "hid_out": (h[-1], n_classes, m.w_out, ("hidden", "output"), False)}
+              "hid_out": (h[-1], n_classes, m.w_out, ("hidden", "output"), m.readout_delays)}
     out = {}
     for name in st.connections:
         n_pre, n_post, w_init, ends, delayed = shapes[name]
@@ -119,6 +119,6 @@ def make_network(cfg: RunConfig, n_inputs: int, n_classes: int, dense: bool = Fa
                                for name, c in make_candidates(cfg, n_inputs, n_classes).items()}
     return delay_network(n_inputs, n_classes, m.dt, m.hidden, tau_mem=m.tau_mem, tau_syn=m.tau_syn,
                          v_thresh=m.v_thresh, slope_floor=m.slope_floor, readout=m.readout, recurrent=m.recurrent,
-                         learn_delays=m.learn_delays,
+                         learn_delays=m.learn_delays, readout_delays=m.readout_delays,
                          max_delay_ms=m.max_delay_ms, delay_init_ms=tuple(m.delay_init_ms), w_in=tuple(m.w_in),
                          w_hid=tuple(m.w_hid), w_rec=tuple(m.w_rec), w_out=tuple(m.w_out), space=make_space(cfg, sizes), sparse=sparse)
