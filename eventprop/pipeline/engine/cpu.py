@@ -46,7 +46,7 @@ class Engine:
     """Compiled forward/backward kernels of one network (CPU, Numba)."""
 
     def __init__(self, net):
-        self.plan: KernelPlan = make_plan(net, pow2=True)
+        self.plan: KernelPlan = make_plan(net, pow2=True, paired=True)
         self.source = numba_cpu.generate(self.plan)
         self.module = load_source(self.source, "eventprop_cpu")
         self.forward_args = numba_cpu.forward_args(self.plan)

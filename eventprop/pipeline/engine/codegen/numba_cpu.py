@@ -51,8 +51,12 @@ def _alloc_state(w: CodeWriter, plan: KernelPlan, dtype: str, backward: bool):
         for g in p.groups:
             gp = plan.groups[g]
             if backward:
-                w(f"lamS_{g} = np.zeros({n}, {dtype})", f"histG_{g} = np.zeros(({gp.hist_len}, {n}), {dtype})",
-                  f"histD_{g} = np.zeros(({gp.hist_len}, {n}), {dtype})")
+                w(f"lamS_{g} = np.zeros({n}, {dtype})")
+                if gp.paired:
+                    w(f"hist_{g} = np.zeros(({gp.hist_len}, {n}, 2), {dtype})")
+                else:
+                    w(f"histG_{g} = np.zeros(({gp.hist_len}, {n}), {dtype})",
+                      f"histD_{g} = np.zeros(({gp.hist_len}, {n}), {dtype})")
             else:
                 w(f"insyn_{g} = np.zeros({n}, {dtype})", f"ring_{g} = np.zeros(({gp.ring_len}, {n}), {dtype})")
 

@@ -47,7 +47,14 @@ class GroupPlan:
     c: float                  # (1 - alpha) IScale: dU_t / d inSyn_t (the adjoint's coupling G <- c Lambda_U + beta G)
     max_delay: int            # the longest delay (steps) of its connections
     pow2: bool = False        # round ring and history lengths up to powers of two (wrap by a mask, CPU emitter)
+    paired: bool = False      # G and D histories in one [hist_len, N, 2] array (one cache line per arrival read)
     conns: list[int] = field(default_factory=list)
+
+    def hist(self, which: str, row: str, col: str) -> str:
+        """Element of the G ("G") or D ("D") history of this group at (row, neuron col)."""
+        if self.paired:
+            return f"hist_{self.index}[{row}, {col}, {'GD'.index(which)}]"
+        return f"hist{which}_{self.index}[{row}, {col}]"
 
     def _length(self, n: int) -> int:
         return 1 << (n - 1).bit_length() if self.pow2 else n
@@ -109,8 +116,9 @@ class KernelPlan:
         return repr((self.dt, self.pops, self.groups, self.conns))
 
 
-def make_plan(net: Network, pow2: bool = False) -> KernelPlan:
-    """pow2: ring and history lengths rounded up to powers of two (the CPU emitter wraps indices with a mask)."""
+def make_plan(net: Network, pow2: bool = False, paired: bool = False) -> KernelPlan:
+    """pow2: ring and history lengths rounded up to powers of two (the CPU emitter wraps indices with a mask);
+    paired: G and D histories side by side in one array (GroupPlan.hist)."""
     net.validate()
     dt = net.dt
     pops: list[PopPlan] = []
@@ -132,7 +140,8 @@ def make_plan(net: Network, pow2: bool = False) -> KernelPlan:
         if group is None:
             beta = math.exp(-dt / tau_s)
             iscale = tau_s / dt * (1.0 - beta)
-            group = GroupPlan(len(groups), tgt, tau_s, beta, iscale, (1.0 - pops[tgt].alpha) * iscale, 0, pow2)
+            group = GroupPlan(len(groups), tgt, tau_s, beta, iscale, (1.0 - pops[tgt].alpha) * iscale, 0, pow2,
+                              paired)
             groups.append(group)
             pops[tgt].groups.append(group.index)
         group.conns.append(ci)
