@@ -111,3 +111,17 @@ def test_delta_synapse_is_refused():
         b = Population(LeakyIntegrate(readout="max_var"), 2)
         with pytest.raises(Unsupported, match="synapse 'delta'"):
             Connection(a, b, Dense(np.ones((3, 2))))
+
+
+def test_refractory_lif_without_integration_maps_to_refractory_lif():
+    from eventprop.mlgenn.compilers import _build
+    from eventprop.models import RefractoryLIF
+    network = Network()
+    with network:
+        a = Population(SpikeInput(), 3)
+        b = Population(LeakyIntegrateFire(tau_refrac=2.0, integrate_during_refrac=False), 4)
+        c = Population(LeakyIntegrate(readout="max_var"), 2)
+        Connection(a, b, Dense(np.ones((3, 4))), Exponential(5.0))
+        Connection(b, c, Dense(np.ones((4, 2))), Exponential(5.0))
+    net, _ = _build(network, 1.0, [])
+    assert net.populations[1].model == RefractoryLIF(v_thresh=1.0, tau_mem=20.0, tau_refrac=2.0)

@@ -37,6 +37,8 @@ def _build(network, dt: float, delay_learn_conns) -> tuple[models.Network, dict]
             n = pop.neuron
             if isinstance(n, SpikeInput):
                 model = models.SpikeInput()
+            elif isinstance(n, LeakyIntegrateFire) and n.tau_refrac:
+                model = models.RefractoryLIF(v_thresh=n.v_thresh, tau_mem=n.tau_mem, tau_refrac=n.tau_refrac)
             elif isinstance(n, LeakyIntegrateFire):
                 model = models.LeakyIntegrateFire(v_thresh=n.v_thresh, tau_mem=n.tau_mem)
             elif isinstance(n, LeakyIntegrate):

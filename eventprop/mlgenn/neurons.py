@@ -17,13 +17,15 @@ class LeakyIntegrateFire:
                  readout=None, **kwargs):
         if kwargs:
             raise unsupported(f"LeakyIntegrateFire({', '.join(kwargs)}=...)")
-        if tau_refrac not in (None, 0, 0.0):
-            raise unsupported("LeakyIntegrateFire(tau_refrac=...)", "no refractory period in eventprop's LIF")
+        if tau_refrac not in (None, 0, 0.0) and integrate_during_refrac:
+            raise unsupported("LeakyIntegrateFire(tau_refrac=..., integrate_during_refrac=True)",
+                              "eventprop's RefractoryLIF holds V at 0 while refractory: pass "
+                              "integrate_during_refrac=False")
         if v_reset != 0.0 or v != 0.0:
             raise unsupported("LeakyIntegrateFire with v_reset or initial v other than 0")
         if readout is not None:
             raise unsupported("a readout on a spiking population")
-        self.v_thresh, self.tau_mem = v_thresh, tau_mem
+        self.v_thresh, self.tau_mem, self.tau_refrac = v_thresh, tau_mem, float(tau_refrac or 0.0)
 
 
 class LeakyIntegrate:
