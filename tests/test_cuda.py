@@ -123,7 +123,8 @@ from eventprop.pipeline.engine.codegen.plan import make_plan
 shd = delay_network(700, 20, 1.0, [256, 256], max_delay_ms=62, delay_init_ms=(0, 62))
 cases = [(build(k, dt=1.0), "float32", numba_cuda.SHARED_BUDGET)
          for k in ("feedforward", "recurrent", "sparse", "two_layer", "spatial")]
-cases += [(build("recurrent", dt=1.0), "float64", 0), (shd, "float32", numba_cuda.SHARED_BUDGET), (shd, "float32", 0)]
+cases += [(build("recurrent", dt=1.0), "float64", 0), (shd, "float32", numba_cuda.SHARED_BUDGET), (shd, "float32", 0),
+          (build("recurrent", dt=1.0, tau_refrac=2.0), "float32", numba_cuda.SHARED_BUDGET)]
 for net, dtype, budget in cases:
     ptx = numba_cuda.compile_ptx(make_plan(net), 256, dtype, budget, cc=(9, 0))
     assert ".entry" in ptx["forward"] and ".entry" in ptx["backward"]
@@ -143,4 +144,4 @@ def test_generated_kernels_compile_to_ptx_for_h100():
     proc = subprocess.run([sys.executable, "-c", PTX_CHECK], cwd=Path(__file__).parent, env=env,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "compiled 8" in proc.stdout
+    assert "compiled 9" in proc.stdout
