@@ -28,7 +28,9 @@ def _train(cfg, out: Path, resume: bool, force: bool, quiet: bool | None, device
     from .pipeline.training.trainer import start_run
     trainer = start_run(cfg, out, resume, force, quiet=quiet, device=device, dist_timeout=dist_timeout)
     try:
-        return trainer.fit()
+        summary = trainer.fit()
+        trainer.dist.finish()
+        return summary
     finally:
         trainer.dist.close()
 

@@ -33,6 +33,9 @@ class Single:
     def broadcast(self, obj):
         return obj
 
+    def finish(self):
+        """Called after a successful run, before close()."""
+
     def close(self):
         pass
 
@@ -84,6 +87,11 @@ class DataParallel(Single):
         box = [obj]
         self._collective(lambda: dist.broadcast_object_list(box, src=0, device=self.device), "broadcast from rank 0")
         return box[0]
+
+    def finish(self):
+        """Every rank reaches the end before any closes its connections: gloo aborts a process ("terminate called
+        without an active exception") whose peer tore the group down first."""
+        self._collective(dist.barrier, "final barrier")
 
     def close(self):
         if dist.is_initialized():
