@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventprop.cli import main
-from eventprop.datasets.augment import Augment, blend_pair, shift_channels
+from eventprop.datasets.augment import Augment, blend_pair, shift_channels, stretch_times
 from eventprop.datasets.hsd import DataError, HSDDataset, speaker_split
 from eventprop.pipeline.training import config as configs
 from eventprop.pipeline.training.tasks import make_datasets
@@ -88,6 +88,18 @@ def test_shift_keeps_times_and_bounds(seed, shift, n):
 
 
 @settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2 ** 32 - 1), st.floats(0.0, 0.9), st.integers(1, 200))
+def test_stretch_scales_every_time_by_one_factor_and_keeps_order(seed, stretch, n):
+    rng = np.random.default_rng(seed)
+    t, x = np.sort(rng.uniform(1, 1000, n)), rng.integers(0, 700, n)
+    t2, x2 = stretch_times(t, x, stretch, 1000.0, np.random.default_rng(seed + 1))
+    factor = np.random.default_rng(seed + 1).uniform(1 - stretch, 1 + stretch)
+    inside = t * factor < 1000.0
+    assert np.array_equal(x2, x[inside]) and np.allclose(t2, t[inside] * factor, rtol=1e-12)
+    assert np.all(np.diff(t2) >= 0) and (t2.size == 0 or t2.max() < 1000.0)
+
+
+@settings(max_examples=50, deadline=None)
 @given(st.integers(0, 2 ** 32 - 1), st.integers(1, 100), st.integers(1, 100))
 def test_blend_events_come_from_the_two_samples(seed, na, nb):
     rng = np.random.default_rng(seed)
@@ -103,7 +115,7 @@ def test_blend_events_come_from_the_two_samples(seed, na, nb):
 
 def test_augmented_batches_keep_labels_and_are_reproducible(tmp_path):
     write_hsd(tmp_path / "SHD" / "shd_train.h5", 30)
-    ds = HSDDataset("shd", tmp_path, "train", augment=Augment(shift=40, blend=0.5))
+    ds = HSDDataset("shd", tmp_path, "train", augment=Augment(shift=40, blend=0.5, stretch=0.1))
     order = np.random.default_rng(0).permutation(30)
     first = list(ds.batches(8, order))
     again = list(ds.batches(8, order))

@@ -31,6 +31,7 @@ class DataConfig:
     pool: int = 1                       # sum groups of `pool` neighbouring channels (5: 700 -> 140, as DCLS)
     shift: int = 0                      # augmentation: random channel shift in [-shift, shift] (anchors: 40)
     blend: float = 0.0                  # augmentation: probability of blending with a same-class sample
+    stretch: float = 0.0                # augmentation: spike times scaled by a factor in [1 - stretch, 1 + stretch]
     val_speakers: list[int] = field(default_factory=list)   # SHD validation speakers (empty: one chosen, ~10 %)
     cache: bool = True                  # keep samples in memory after the first read (false: stream every epoch)
 
@@ -178,6 +179,7 @@ RANGES = [  # (what the value must be, test, keys)
     (">= 1", lambda v: v >= 1, ("train.epochs", "train.batch_size", "train.early_stop_patience",
                                 "train.nan_abort_after", "data.pool")),
     ("in [0, 1]", lambda v: 0 <= v <= 1, ("data.blend",)),
+    ("in [0, 1)", lambda v: 0 <= v < 1, ("data.stretch",)),
     ("in 0..4", lambda v: 0 <= v <= 4, ("space.dims",)),
     ("> 0", lambda v: v > 0, ("space.velocity", "space.extent")),
     (">= 0", lambda v: v >= 0, ("space.cost", "structure.l1", "structure.noise")),

@@ -50,8 +50,8 @@ def hsd_splits(cfg: RunConfig):
             ds = ds.subset(np.sort(rng.permutation(len(ds))[:n]))
         ds.n_classes = n_classes
         out.append(ds)
-    if d.shift or d.blend:
-        out[0].augment = Augment(d.shift, d.blend)
+    if d.shift or d.blend or d.stretch:
+        out[0].augment = Augment(d.shift, d.blend, d.stretch)
     if d.cache:   # read everything once up front, with a progress bar on a terminal
         for ds in out:
             ds.load_all(quiet=not sys.stdout.isatty())
