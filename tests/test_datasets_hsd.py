@@ -75,11 +75,16 @@ def test_missing_and_malformed_files_name_file_and_field(tmp_path):
         HSDDataset("shd", tmp_path / "d", "train")
 
 
+def _sorted_events(seed: int, n: int):
+    """n events on 700 channels with sorted times in (0, 1000) ms."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.uniform(1e-3, 1000, n)), rng.integers(0, 700, n)
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.integers(0, 2 ** 32 - 1), st.integers(0, 60), st.integers(1, 200))
 def test_shift_keeps_times_and_bounds(seed, shift, n):
-    rng = np.random.default_rng(seed)
-    t, x = np.sort(rng.uniform(0, 1000, n)), rng.integers(0, 700, n)
+    t, x = _sorted_events(seed, n)
     t2, x2 = shift_channels(t, x, shift, 700, np.random.default_rng(seed + 1))
     assert x2.size == t2.size and (x2.size == 0 or (x2.min() >= 0 and x2.max() < 700))
     s = np.random.default_rng(seed + 1).integers(-shift, shift + 1)
@@ -90,8 +95,7 @@ def test_shift_keeps_times_and_bounds(seed, shift, n):
 @settings(max_examples=50, deadline=None)
 @given(st.integers(0, 2 ** 32 - 1), st.floats(0.0, 0.9), st.integers(1, 200))
 def test_stretch_scales_every_time_by_one_factor_and_keeps_order(seed, stretch, n):
-    rng = np.random.default_rng(seed)
-    t, x = np.sort(rng.uniform(1, 1000, n)), rng.integers(0, 700, n)
+    t, x = _sorted_events(seed, n)
     t2, x2 = stretch_times(t, x, stretch, 1000.0, np.random.default_rng(seed + 1))
     factor = np.random.default_rng(seed + 1).uniform(1 - stretch, 1 + stretch)
     inside = t * factor < 1000.0
