@@ -11,6 +11,3 @@ class SpikeInput(NeuronModel):
     """Source of externally given spikes (events or a dense raster)."""
     spiking = True
     has_state = False
-
-    def fixed_point(self, dt: float, tau_syn: float, scale: float) -> dict:
-        return {"kind": "input"}

@@ -32,6 +32,8 @@ def _synapse_loop(w: CodeWriter, c: ConnPlan, i: str):
 def _wrapped_slot(w: CodeWriter, base: str, d: str, length: int):
     """slot = (base + d) mod length for base in [0, length) and 0 <= d < length by a mask (the CPU plan's lengths
     are powers of two): the fan-out loops run this per synapse event, a branch there mispredicts."""
+    if length & (length - 1):
+        raise ValueError(f"CPU kernels need power-of-two ring lengths (make_plan(pow2=True)), got {length}")
     w(f"slot = ({base} + {d}) & {length - 1}")
 
 
@@ -147,7 +149,9 @@ def emit_backward(plan: KernelPlan, w: CodeWriter):
             with w.block("for b in range(chunk_lo[ch], chunk_hi[ch]):"):
                 _alloc_state(w, plan, dtype, backward=True)
                 for p in plan.lifs:
-                    w(f"q_{p.index} = spk_n_{p.index}[b] - 1", f"qa_{p.index} = spk_n_{p.index}[b] - 1")
+                    w(f"q_{p.index} = spk_n_{p.index}[b] - 1")
+                    if p.eq.lookahead:
+                        w(f"qa_{p.index} = spk_n_{p.index}[b] - 1")
                 for p in plan.inputs:
                     k = p.index
                     w(f"e_{k} = in_n_{k}[b] - 1")

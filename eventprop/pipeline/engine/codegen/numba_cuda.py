@@ -240,7 +240,7 @@ def _emit_fanout_grads(w: CodeWriter, plan: KernelPlan, c: ConnPlan, stride: int
 
 def emit_backward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: list[Array]):
     slot = _slots([f"q_{p.index}" for p in plan.lifs] + [f"qlo_{p.index}" for p in plan.lifs]
-                  + [f"qa_{p.index}" for p in plan.lifs]
+                  + [f"qa_{p.index}" for p in plan.lifs if p.eq.lookahead]
                   + [f"e_{p.index}" for p in plan.inputs] + [f"elo_{p.index}" for p in plan.inputs])
     w("@cuda.jit(cache=True)")
     with w.block(f"def backward({', '.join(backward_args(plan, arrays))}):"):
@@ -249,8 +249,9 @@ def emit_backward(plan: KernelPlan, w: CodeWriter, nt: int, ftype: str, arrays: 
         _zero(w, arrays, nt)
         with w.block("if tid == 0:"):
             for p in plan.lifs:
-                w(f"cnt[{slot[f'q_{p.index}']}] = spk_n_{p.index}[b] - 1",
-                  f"cnt[{slot[f'qa_{p.index}']}] = spk_n_{p.index}[b] - 1")
+                w(f"cnt[{slot[f'q_{p.index}']}] = spk_n_{p.index}[b] - 1")
+                if p.eq.lookahead:
+                    w(f"cnt[{slot[f'qa_{p.index}']}] = spk_n_{p.index}[b] - 1")
             for p in plan.inputs:
                 k = p.index
                 w(f"e = in_n_{k}[b] - 1")
