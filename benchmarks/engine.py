@@ -7,7 +7,8 @@ shape (torch CPU: Dcls1d learnable-delay convolution + LIF trained by BPTT with 
 paper's recipe) when the `dcls` package is installed (`pip install dcls==0.1.1`). Prints a table with ratios against
 the baseline (256 hidden, max delay 62, feed-forward, --batch) and writes benchmarks/results/engine.json. "engine MB"
 is the peak RSS above the process's RSS after importing torch, Numba and eventprop (kernels are compiled in a
-warm-up process first, so it counts loading them from the cache, not compiling them).
+warm-up process first, so it counts loading them from the cache, not compiling them); "numba MB" is what importing
+Numba itself added to that baseline (the engine imports it lazily, on the first network it compiles).
 
     python benchmarks/engine.py [--batch 32] [--repeats 3] [--quick] [--no-dcls]
 """
@@ -35,6 +36,11 @@ CONFIGS = [  # name, hidden, max delay, recurrent, sparsity of the input connect
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _current_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def run_dcls(hidden: int, max_delay: int, batch: int, repeats: int) -> dict:
@@ -98,7 +104,10 @@ def run_one(hidden: int, max_delay: int, recurrent: bool, sparsity: float, batch
     from eventprop import SpikeEvents
     from eventprop.models import (Connection, Dense, Exponential, FixedProbability, LeakyIntegrate,
                                   LeakyIntegrateFire, Network, Normal, Population, SpikeInput, Uniform)
-    import eventprop.pipeline.engine.module  # noqa: F401  (torch bridge and Numba loaded before the baseline)
+    before_numba = _current_mb()
+    import numba  # noqa: F401  (imported lazily by the engine; loaded here so the baseline includes it)
+    numba_mb = _current_mb() - before_numba
+    import eventprop.pipeline.engine.module  # noqa: F401  (torch bridge loaded before the baseline)
     base = _rss_mb()
 
     net = Network(dt=1.0)
@@ -149,7 +158,7 @@ def run_one(hidden: int, max_delay: int, recurrent: bool, sparsity: float, batch
             "forward_s_per_sample": med(fwd) / batch, "backward_s_per_sample": med(bwd) / batch,
             "total_s_per_sample": (med(fwd) + med(bwd)) / batch,
             "hidden_spikes_per_sample": med(spikes),
-            "peak_rss_mb": _rss_mb(), "engine_mb": _rss_mb() - base}
+            "peak_rss_mb": _rss_mb(), "engine_mb": _rss_mb() - base, "numba_import_mb": numba_mb}
 
 
 def main():
@@ -191,13 +200,14 @@ def main():
         print(f"  done {name}", file=sys.stderr)
     base = rows[0]["total_s_per_sample"]
     head = f"{'config':30} {'batch':>5} {'fwd s/smp':>10} {'bwd s/smp':>10} {'total':>9} {'x base':>7} " \
-           f"{'compile s':>10} {'spk/smp':>8} {'peak MB':>8} {'engine MB':>9}"
+           f"{'compile s':>10} {'spk/smp':>8} {'peak MB':>8} {'engine MB':>9} {'numba MB':>8}"
     print(head)
     print("-" * len(head))
     for r in rows:
         print(f"{r['config']:30} {r['batch']:5d} {r['forward_s_per_sample']:10.4f} {r['backward_s_per_sample']:10.4f} "
               f"{r['total_s_per_sample']:9.4f} {r['total_s_per_sample'] / base:7.2f} {r['compile_or_load_s']:10.2f} "
-              f"{r['hidden_spikes_per_sample']:8.0f} {r['peak_rss_mb']:8.0f} {r['engine_mb']:9.0f}")
+              f"{r['hidden_spikes_per_sample']:8.0f} {r['peak_rss_mb']:8.0f} {r['engine_mb']:9.0f} "
+              f"{r.get('numba_import_mb', float('nan')):8.0f}")
     print(f"load while measuring: {os.getloadavg()[0]:.1f} (1-min average; 2 cores)")
     out_dir = Path(__file__).parent / "results"
     out_dir.mkdir(exist_ok=True)
