@@ -60,11 +60,17 @@ def test_model_values_checked_in_the_api():
         LeakyIntegrateFire(v_thresh=float("inf"))
     with pytest.raises(ModelError, match="slope_floor"):
         LeakyIntegrateFire(slope_floor=-1.0)
+
+
+@pytest.mark.parametrize("conn,what,value", [("in_hid", "delay", np.nan), ("in_hid", "delay", -np.inf),
+                                             ("in_hid", "weight", np.inf), ("hid_out", "weight", -np.inf),
+                                             ("hid_out", "weight", np.nan)])
+def test_non_finite_parameters_named_before_the_kernels_run(conn, what, value):
     model = eventprop.compile(build("feedforward", n_in=4, n_hid=5), seed=0)
     raster = np.zeros((1, 20, 4), np.float32)
     with torch.no_grad():
-        model.in_hid.delay[0, 0] = float("nan")
-    with pytest.raises(ModelError, match="Connection 'in_hid': delays hold non-finite values"):
+        getattr(getattr(model, conn), what)[-1, -1] = value
+    with pytest.raises(ModelError, match=f"Connection '{conn}': {what}s hold non-finite values"):
         model(raster)
 
 
