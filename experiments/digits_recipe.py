@@ -1,0 +1,102 @@
+"""Recipe search for the offline spoken digits with delays from learned 2-D positions (issue 10: >= 90 % on the
+unseen voices): each variant is the `spoken-digits-2d` preset with a few fields set, trained over seeds.
+
+    python experiments/digits_recipe.py [--seeds 0,1,2,3,4] [--only NAME,..]   # trains what is missing
+    python experiments/digits_recipe.py --collect                              # table from the runs that exist
+
+Runs live in runs/experiments/recipe/<variant>-s<seed>; an existing run is reused only when its config.toml is the
+variant's config (else the script stops and names the field). Writes experiments/results/digits_recipe.{json,md}.
+Needs data/spoken-digits (`eventprop data spoken-digits --out data/spoken-digits`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+
+from common import ROOT, RUNS, markdown, mean_sd, run
+
+from eventprop.pipeline.training import config as configs
+
+V25 = {"space.velocity": 0.025, "model.max_delay_ms": 60.0}     # box diagonal 1.41 / 0.025 = 57 ms
+VARIANTS = {   # name: fields set on the preset
+    "v0.025": V25,
+    "v0.025-stretch": {**V25, "data.stretch": 0.1},
+    "v0.025-shift10": {**V25, "data.shift": 10},
+    "v0.025-shift10-stretch": {**V25, "data.shift": 10, "data.stretch": 0.1},
+    "v0.025-h512": {**V25, "model.hidden": [512]},
+    "v0.025-h512-stretch": {**V25, "model.hidden": [512], "data.stretch": 0.1},
+    "v0.0175": {"space.velocity": 0.0175, "model.max_delay_ms": 85.0},    # 81 ms
+    "v0.0125": {"space.velocity": 0.0125, "model.max_delay_ms": 115.0},   # 113 ms
+}
+DIR = RUNS / "recipe"
+
+
+def variant_config(fields: dict) -> configs.RunConfig:
+    cfg = configs.preset("spoken-digits-2d")
+    for key, value in fields.items():
+        section, name = key.split(".")
+        setattr(getattr(cfg, section), name, value)
+    return configs.from_dict(cfg.to_dict())      # checked like a config file
+
+
+def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
+    out = []
+    for k in sorted(set(a) | set(b)):
+        if isinstance(a.get(k), dict) and isinstance(b.get(k), dict):
+            out += _differences(a[k], b[k], f"{prefix}{k}.")
+        elif k != "seed" and a.get(k) != b.get(k):
+            out.append(f"{prefix}{k}: {a.get(k)!r} here, {b.get(k)!r} in the run")
+    return out
+
+
+def _checked(out, cfg) -> None:
+    if (out / "config.toml").exists():
+        diff = _differences(cfg.to_dict(), configs.load(out / "config.toml").to_dict())
+        if diff:
+            raise SystemExit(f"{out} was trained with another config: " + "; ".join(diff))
+
+
+def _finished_seeds(name: str) -> list[int]:
+    pattern = re.compile(re.escape(name) + r"-s(\d+)")
+    return sorted(int(m.group(1)) for p in DIR.glob(f"{name}-s*")
+                  if (m := pattern.fullmatch(p.name)) and (p / "results.json").exists())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", default="0,1,2,3,4")
+    ap.add_argument("--only", help="comma-separated variant names")
+    ap.add_argument("--collect", action="store_true", help="no training: the table from the runs that exist")
+    args = ap.parse_args()
+    names = args.only.split(",") if args.only else list(VARIANTS)
+    unknown = sorted(set(names) - set(VARIANTS))
+    if unknown:
+        raise SystemExit(f"--only: unknown variants {unknown}; known: {list(VARIANTS)}")
+    rows, table = {}, []
+    for name in names:
+        cfg = variant_config(VARIANTS[name])
+        seeds = _finished_seeds(name) if args.collect else [int(s) for s in args.seeds.split(",")]
+        res = []
+        for s in seeds:
+            out = DIR / f"{name}-s{s}"
+            _checked(out, cfg)
+            res.append({"seed": s, **run(cfg, out, s, None)})
+        if not res:
+            continue
+        rows[name] = {"fields": VARIANTS[name], "runs": res}
+        table.append([name, ", ".join(f"{k} = {v}" for k, v in VARIANTS[name].items()), str(len(res)),
+                      mean_sd([r["test_acc"] for r in res], 100),
+                      " / ".join(f"{100 * r['test_acc']:.1f}" for r in res),
+                      mean_sd([r["best_val_acc"] for r in res], 100)])
+        print(table[-1], flush=True)
+    text = markdown(["variant", "fields set on spoken-digits-2d", "seeds", "test % (unseen voices)",
+                     "per seed", "best val %"], table)
+    out = ROOT / "experiments" / "results" / "digits_recipe"
+    out.with_suffix(".json").write_text(json.dumps(rows, indent=2))
+    out.with_suffix(".md").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
