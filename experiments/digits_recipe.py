@@ -1,5 +1,6 @@
-"""Recipe search for the offline spoken digits with delays from learned 2-D positions (issue 10: >= 90 % on the
-unseen voices): each variant is the `spoken-digits-2d` preset with a few fields set, trained over seeds.
+"""Recipe search for the offline spoken digits (issue 10: >= 90 % on the unseen voices): each variant is a preset
+(`spoken-digits-2d`: delays from learned 2-D positions; `spoken-digits`: free delays) with a few fields set, trained
+over seeds.
 
     python experiments/digits_recipe.py [--seeds 0,1,2,3,4] [--only NAME,..]   # trains what is missing
     python experiments/digits_recipe.py --collect                              # table from the runs that exist
@@ -19,21 +20,23 @@ from common import ROOT, RUNS, markdown, mean_sd, run
 from eventprop.pipeline.training import config as configs
 
 V25 = {"space.velocity": 0.025, "model.max_delay_ms": 60.0}     # box diagonal 1.41 / 0.025 = 57 ms
-VARIANTS = {   # name: fields set on the preset
-    "v0.025": V25,
-    "v0.025-stretch": {**V25, "data.stretch": 0.1},
-    "v0.025-shift10": {**V25, "data.shift": 10},
-    "v0.025-shift10-stretch": {**V25, "data.shift": 10, "data.stretch": 0.1},
-    "v0.025-h512": {**V25, "model.hidden": [512]},
-    "v0.025-h512-stretch": {**V25, "model.hidden": [512], "data.stretch": 0.1},
-    "v0.0175": {"space.velocity": 0.0175, "model.max_delay_ms": 85.0},    # 81 ms
-    "v0.0125": {"space.velocity": 0.0125, "model.max_delay_ms": 115.0},   # 113 ms
+VARIANTS = {   # name: (preset, fields set on it)
+    "v0.025": ("spoken-digits-2d", V25),
+    "v0.025-stretch": ("spoken-digits-2d", {**V25, "data.stretch": 0.1}),
+    "v0.025-shift10": ("spoken-digits-2d", {**V25, "data.shift": 10}),
+    "v0.025-shift10-stretch": ("spoken-digits-2d", {**V25, "data.shift": 10, "data.stretch": 0.1}),
+    "v0.025-h512": ("spoken-digits-2d", {**V25, "model.hidden": [512]}),
+    "v0.025-h512-stretch": ("spoken-digits-2d", {**V25, "model.hidden": [512], "data.stretch": 0.1}),
+    "v0.0175": ("spoken-digits-2d", {"space.velocity": 0.0175, "model.max_delay_ms": 85.0}),    # 81 ms
+    "v0.0125": ("spoken-digits-2d", {"space.velocity": 0.0125, "model.max_delay_ms": 115.0}),   # 113 ms
+    "free-d60": ("spoken-digits", {"model.max_delay_ms": 60.0, "model.delay_init_ms": [0.0, 60.0]}),
+    "free-d85": ("spoken-digits", {"model.max_delay_ms": 85.0, "model.delay_init_ms": [0.0, 85.0]}),
 }
 DIR = RUNS / "recipe"
 
 
-def variant_config(fields: dict) -> configs.RunConfig:
-    cfg = configs.preset("spoken-digits-2d")
+def variant_config(preset: str, fields: dict) -> configs.RunConfig:
+    cfg = configs.preset(preset)
     for key, value in fields.items():
         section, name = key.split(".")
         setattr(getattr(cfg, section), name, value)
@@ -75,7 +78,8 @@ def main():
         raise SystemExit(f"--only: unknown variants {unknown}; known: {list(VARIANTS)}")
     rows, table = {}, []
     for name in names:
-        cfg = variant_config(VARIANTS[name])
+        preset, fields = VARIANTS[name]
+        cfg = variant_config(preset, fields)
         seeds = _finished_seeds(name) if args.collect else [int(s) for s in args.seeds.split(",")]
         res = []
         for s in seeds:
@@ -84,13 +88,13 @@ def main():
             res.append({"seed": s, **run(cfg, out, s, None)})
         if not res:
             continue
-        rows[name] = {"fields": VARIANTS[name], "runs": res}
-        table.append([name, ", ".join(f"{k} = {v}" for k, v in VARIANTS[name].items()), str(len(res)),
+        rows[name] = {"preset": preset, "fields": fields, "runs": res}
+        table.append([name, preset, ", ".join(f"{k} = {v}" for k, v in fields.items()), str(len(res)),
                       mean_sd([r["test_acc"] for r in res], 100),
                       " / ".join(f"{100 * r['test_acc']:.1f}" for r in res),
                       mean_sd([r["best_val_acc"] for r in res], 100)])
         print(table[-1], flush=True)
-    text = markdown(["variant", "fields set on spoken-digits-2d", "seeds", "test % (unseen voices)",
+    text = markdown(["variant", "preset", "fields set on it", "seeds", "test % (unseen voices)",
                      "per seed", "best val %"], table)
     out = ROOT / "experiments" / "results" / "digits_recipe"
     out.with_suffix(".json").write_text(json.dumps(rows, indent=2))

@@ -31,15 +31,18 @@ def variants(suite: str, costs: list[float]):
             cfg.space.dims, cfg.space.velocity = dims, round(math.sqrt(dims) / 7.0, 4)   # box diagonal = 7 ms
             out.append((f"positions-{dims}d", cfg))
         return out
-    if suite == "digits":
+    if suite == "digits":   # delay ranges as when this comparison ran (60 ms free, 57 ms spatial; tuned: digits_recipe)
         nodelay = configs.preset("spoken-digits")
         nodelay.model.learn_delays, nodelay.model.max_delay_ms, nodelay.model.delay_init_ms = False, 0.0, [0.0, 0.0]
-        return [("no-delays", nodelay), ("free-delays", configs.preset("spoken-digits")),
-                ("positions-2d", configs.preset("spoken-digits-2d"))]
+        free, spatial = configs.preset("spoken-digits"), configs.preset("spoken-digits-2d")
+        free.model.max_delay_ms, free.model.delay_init_ms = 60.0, [0.0, 60.0]
+        spatial.model.max_delay_ms, spatial.space.velocity = 60.0, 0.025
+        return [("no-delays", nodelay), ("free-delays", free), ("positions-2d", spatial)]
     out = []
     for cost in costs:
         cfg = configs.preset("spoken-digits-2d")
         cfg.model.recurrent, cfg.space.cost = True, cost
+        cfg.model.max_delay_ms, cfg.space.velocity = 60.0, 0.025       # as when the stored table ran
         out.append((f"cost-{cost:g}", cfg))
     return out
 

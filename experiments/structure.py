@@ -22,6 +22,7 @@ from eventprop.pipeline.training import config as configs
 
 def model(sparsity: float, learned_structure: bool, learned_delays: bool):
     cfg = configs.preset("spoken-digits")
+    cfg.model.max_delay_ms, cfg.model.delay_init_ms = 60.0, [0.0, 60.0]   # as when the stored tables ran
     cfg.model.learn_delays = learned_delays                 # fixed delays: the same Uniform(0, 60 ms) draw, frozen
     if sparsity > 0:
         st = cfg.structure
