@@ -40,7 +40,7 @@ def variant_config(preset: str, fields: dict) -> configs.RunConfig:
     for key, value in fields.items():
         section, name = key.split(".")
         setattr(getattr(cfg, section), name, value)
-    return configs.from_dict(cfg.to_dict())      # checked like a config file
+    return cfg                                  # run() checks it like a config file
 
 
 def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:

@@ -52,3 +52,15 @@ def test_spike_records_identical_steps():
         for x, want_x in zip(("gb", "ga", "q"), np.array(dens["hid"]).T):
             np.testing.assert_allclose(rec.records[f"spk_{x}_{hid.index}"][b, :k], want_x, rtol=1e-7)
         assert k > 5
+
+
+@pytest.mark.parametrize("pow2,paired", [(False, True), (True, False), (False, False)])
+def test_cpu_kernels_refuse_a_plan_without_their_layout(pow2, paired):
+    """The CPU emitter wraps ring rows by a mask and reads G and D side by side: any other plan layout would index
+    wrongly, so it is refused before any source is written."""
+    from eventprop.pipeline.engine.codegen import numba_cpu
+    from eventprop.pipeline.engine.codegen.plan import make_plan
+    net = build("recurrent", dt=1.0, max_delay_ms=5.0)       # ring length 6: not a power of two unless rounded up
+    numba_cpu.generate(make_plan(net, pow2=True, paired=True))
+    with pytest.raises(ValueError, match=r"make_plan\(pow2=True, paired=True\)"):
+        numba_cpu.generate(make_plan(net, pow2=pow2, paired=paired))

@@ -30,7 +30,8 @@ A spike record holds, besides step and neuron: gb = f / (U - V_prev), ga = (1 - 
 q = (1 - alpha) I_t. D(s) for s = t + 1 uses Lambda_U(t) before the jumps of step t (those jumps need D first).
 State arrays are named V_k, insyn_g, ring_g (forward) and lamV_k (Lambda_V, then Lambda_U), pend_k (P), lamS_g (G),
 histG_g, histD_g (rings of G and D, indexed by step modulo hist_len; or one hist_g[., ., 2], GroupPlan.hist) in every
-backend; where they live is the emitter's choice. Each function returns one expression or the statements for one neuron `j` (or spiking `i`).
+backend; where they live is the emitter's choice. Each function returns one expression or the statements for one
+neuron `j` (or spiking `i`).
 """
 from __future__ import annotations
 
