@@ -90,6 +90,42 @@ def test_training_keeps_sparsity_and_dale_signs_through_rewiring(tmp_path):
     assert all(r["structure"]["in_hid"]["pruned"] == r["structure"]["in_hid"]["regrown"] for r in rows)
 
 
+@pytest.mark.parametrize("learn_delays", [False, True])
+@pytest.mark.parametrize("method", ["deep_r", "deep_r+rigl"])
+def test_every_synapse_keeps_its_pair_candidate_delay_through_rewiring(method, learn_delays):
+    """Fixed delays are a buffer, learned ones a Parameter: both must follow their synapse through refill and the
+    CSR re-sort (a regrown synapse starts at its pair's candidate delay; fixed ones keep it for ever)."""
+    cfg = _cfg(method=method, sparsity=0.5, period=1, fraction=0.2, dale=False)
+    cfg.model.learn_delays, cfg.model.delay_init_ms = learn_delays, [0.0, 25.0]
+    cfg.train.lr = 5e-2                                                 # large steps: many synapses die
+    trainer = Trainer(cfg, "unused", quiet=True)
+    rew, model = trainer.rewirer, trainer.model
+    c, holder = rew.cands["in_hid"], model.in_hid
+    assert isinstance(holder.delay, torch.nn.Parameter) == learn_delays
+    assert np.ptp(c.delay) > 10                                         # candidate delays differ: a swap shows
+    batches = trainer.train_set.batches(16)
+    moved, old_delays = 0, {}
+    for step in range(6):
+        events, labels = next(batches)
+        before = set(zip(holder.pre_ind.tolist(), holder.post_ind.tolist()))
+        pairs = dict(zip(zip(holder.pre_ind.tolist(), holder.post_ind.tolist()), holder.delay.detach().tolist()))
+        with torch.no_grad():                                           # a third of the slots go dormant
+            s = torch.as_tensor(c.sign[holder.pre_ind.numpy(), holder.post_ind.numpy()], dtype=holder.weight.dtype)
+            holder.weight[::3] = -s[::3] * 1e-3
+        rew.after_step(step, 1e-3, events, labels)
+        p, q = holder.pre_ind.numpy(), holder.post_ind.numpy()
+        d = holder.delay.detach().numpy()
+        after = list(zip(p.tolist(), q.tolist()))
+        moved += len(set(after) - before)
+        for k, pair in enumerate(after):                                # survivors keep theirs, new ones the candidate
+            expected = pairs.get(pair, c.delay[pair])
+            assert d[k] == pytest.approx(expected, abs=1e-5), (step, pair)
+        if not learn_delays:
+            np.testing.assert_allclose(d, c.delay[p, q], atol=1e-5)
+        _invariants(model, rew.cands)
+    assert moved > 0
+
+
 def _dense_twin_params(model, cands):
     params = {}
     for name, value in model.state_dict().items():

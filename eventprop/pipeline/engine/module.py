@@ -145,6 +145,12 @@ class EventPropModule(nn.Module):
         owner, attr = key.split(".")
         return getattr(getattr(self, owner), attr)
 
+    def synapse_state(self, name: str) -> dict[str, torch.Tensor]:
+        """Every per-synapse tensor of connection `name`, Parameter or buffer alike (weight, delay when stored,
+        pre_ind / post_ind when sparse): the one list that an operation moving or refilling synapses walks."""
+        holder = getattr(self, name)
+        return {**dict(holder.named_parameters(recurse=False)), **dict(holder.named_buffers(recurse=False))}
+
     def connection_cost(self) -> torch.Tensor | None:
         """sum |w_ij| * distance_ij over the spatial connections (None when there are none); differentiable in the
         weights and the positions."""

@@ -110,31 +110,27 @@ class Rewirer:
             self.counts[name]["regrown"] += int(new.size)
 
     def _refill(self, name: str, slots: np.ndarray, p: np.ndarray, q: np.ndarray):
-        """New pairs in `slots`: theta = 0+, candidate delay, fresh optimiser moments; then CSR order again."""
+        """New pairs in `slots`: theta = 0+, candidate delay, fresh optimiser moments; then CSR order again. Walks
+        every per-synapse tensor of the connection (model.synapse_state), Parameter or buffer alike."""
         c = self.cands[name]
-        w = self.model._param(f"{name}.weight")
-        delay = getattr(getattr(self.model, name), "delay", None)
-        idx = torch.as_tensor(slots, device=w.device)
-        w[idx] = torch.as_tensor(c.sign[p[slots], q[slots]] * THETA_0, dtype=w.dtype, device=w.device)
-        tensors = [w]
-        if isinstance(delay, torch.nn.Parameter):
-            delay[idx] = torch.as_tensor(c.delay[p[slots], q[slots]], dtype=delay.dtype, device=delay.device)
-            tensors.append(delay)
-        for t in tensors:
-            for opt in self.optims.values():
-                for moment in opt.state.get(t, {}).values():
-                    if torch.is_tensor(moment) and moment.shape == t.shape:
-                        moment[idx] = 0
-        order = torch.as_tensor(np.lexsort((q, p)), device=w.device)
-        holder = getattr(self.model, name)
-        holder.pre_ind.copy_(torch.as_tensor(p)[order.cpu()])
-        holder.post_ind.copy_(torch.as_tensor(q)[order.cpu()])
-        for t in tensors:
-            t.copy_(t[order])
-            for opt in self.optims.values():
-                for moment in opt.state.get(t, {}).values():
-                    if torch.is_tensor(moment) and moment.shape == t.shape:
-                        moment.copy_(moment[order])
+        pairs = (p[slots], q[slots])
+        fresh = {"weight": c.sign[pairs] * THETA_0, "delay": c.delay[pairs], "pre_ind": pairs[0],
+                 "post_ind": pairs[1]}
+        state = self.model.synapse_state(name)
+        unknown = set(state) - set(fresh)
+        if unknown:
+            raise RuntimeError(f"structure learning does not know how to refill {sorted(unknown)} of {name!r}")
+        order = np.lexsort((q, p))
+        for key, t in state.items():
+            idx = torch.as_tensor(slots, device=t.device)
+            perm = torch.as_tensor(order, device=t.device)
+            moments = [m for opt in self.optims.values() for m in opt.state.get(t, {}).values()
+                       if torch.is_tensor(m) and m.shape == t.shape]
+            t[idx] = torch.as_tensor(fresh[key], dtype=t.dtype, device=t.device)
+            t.copy_(t[perm])
+            for m in moments:
+                m[idx] = 0
+                m.copy_(m[perm])
 
     # ---- RigL's dense backward ----------------------------------------------------------------------------------
     def _dense_scores(self, batch, labels):
