@@ -18,7 +18,9 @@ from .analysis.moran import class_indicator_moran, knn_weights, moran_test
 from .analysis.receptive import max_moran, moran_grid, plot_fields, plot_moran_histogram, receptive_fields
 from .analysis.specialisation import class_preference
 from .errors import RunError
+from .files import write_atomic
 from .pipeline.engine.module import compile as compile_network
+from .pipeline.training.folders import writes_into_run
 from .pipeline.training.runs import load_trained
 
 
@@ -108,6 +110,7 @@ def _receptive(net, initial, trained, permutations: int, n_fields: int, seed: in
     return out
 
 
+@writes_into_run("eventprop analyze")
 def analyze(run_dir: Path, density: float = 0.1, permutations: int = 999, k: int = 8, seed: int = 0,
             datasets=None, rf_fields: int = 32, rf_permutations: int = 200) -> dict:
     if not 0 < density <= 1:
@@ -116,6 +119,9 @@ def analyze(run_dir: Path, density: float = 0.1, permutations: int = 999, k: int
         raise RunError(f"--permutations, --k, --rf-fields and --rf-permutations must be >= 1, got {permutations}, "
                        f"{k}, {rf_fields} and {rf_permutations}")
     run = load_trained(run_dir, datasets)
+    if k >= run.net.population("hidden0").size:
+        raise RunError(f"--k must be below the first hidden layer's {run.net.population('hidden0').size} neurons "
+                       f"(k nearest neighbours among them), got {k}")
     out_dir, plots = Path(run_dir) / "analysis", Path(run_dir) / "plots"
     out_dir.mkdir(exist_ok=True)
     net, trained = run.net, run.params
@@ -152,5 +158,5 @@ def analyze(run_dir: Path, density: float = 0.1, permutations: int = 999, k: int
         plot_layout(positions, [], plots / "layout_preference.png", "hidden neurons by preferred class",
                     colour_by={"hidden0": np.where(active, spec["preference"], -1)})
     report["receptive_fields"] = _receptive(net, initial, trained, rf_permutations, rf_fields, seed, plots)
-    (out_dir / "network.json").write_text(json.dumps(report, indent=2, default=float))
+    write_atomic(out_dir / "network.json", json.dumps(report, indent=2, default=float))
     return report

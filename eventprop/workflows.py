@@ -18,12 +18,14 @@ from .loihi import long_delays, parity
 from .loihi.emulator import Emulator
 from .loihi.energy import count_ops
 from .loihi.fixed_point import FxNetwork, FxResult
-from .loihi.lava_runner import run_lava
+from .loihi.lava_runner import require_loihi, run_lava
 from .loihi.netx_io import read_netx, write_netx
 from .loihi.quantize import DeployError, quantize
 from .pipeline.training.checkpoints import RunError
 from .pipeline.engine.module import compile as compile_network
 from .pipeline.engine.readouts import reduce
+from .files import write_atomic
+from .pipeline.training.folders import writes_into_run
 from .pipeline.training.runs import load_trained
 
 TARGETS = ("emulator", "lava-sim", "loihi2")
@@ -82,12 +84,17 @@ def source_stamp(run_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
+@writes_into_run("eventprop deploy")
 def deploy(run_dir: Path, target: str = "emulator", samples: int | None = None, long_delay_mode: str = "error",
            percentile: float = 99.0, timeout: float = 600.0, quiet: bool = False, datasets=None) -> dict:
     """Quantise the run's best network, write RUN/loihi/model.h5, and compare float vs fixed-point accuracy on the
     test set (emulator: all of it by default; Lava: the first 100 samples by default)."""
     if target not in TARGETS:
         raise RunError(f"--target must be one of {TARGETS}, got {target!r}")
+    if target == "loihi2":
+        require_loihi()
+    if timeout <= 0:
+        raise RunError(f"--timeout must be > 0 seconds, got {timeout:g}")
     run = load_trained(run_dir, datasets)
     test = run.datasets[2]
     idx = _indices(test, samples, None if target == "emulator" else 100)
@@ -107,7 +114,8 @@ def deploy(run_dir: Path, target: str = "emulator", samples: int | None = None, 
         res, lava_secs = run_lava(dep, events, target=target, timeout=timeout)
         report.update(lava_acc=float((_predict(dep, res) == labels).mean()), lava_seconds=lava_secs)
     report["fixed_acc"] = report.get("lava_acc", report["emulator_acc"])
-    (out_dir / "deploy.json").write_text(json.dumps(report, indent=2))
+    report["unfinished_training"] = run.unfinished
+    write_atomic(out_dir / "deploy.json", json.dumps(report, indent=2))
     return report
 
 
@@ -127,13 +135,19 @@ def _deployed(run_dir: Path, datasets=None):
     return run, fx, long_delays.apply(fx, settings.get("long_delays", "error"))
 
 
-def bench(run_dir: Path, samples: int = 100, lava_samples: int = 2, timeout: float = 600.0, datasets=None) -> dict:
+@writes_into_run("eventprop bench")
+def bench(run_dir: Path, samples: int | None = None, lava_samples: int = 2, timeout: float = 600.0,
+          datasets=None) -> dict:
     """Latency (emulator batch 1 and batched, Lava fixed_pt per step) and per-layer synaptic ops, spikes and energy
     per sample of the deployed network, and NeuroBench's model metrics of the float network on the same samples;
-    writes RUN/loihi/bench.json and RUN/plots/energy.png."""
+    writes RUN/loihi/bench.json and RUN/plots/energy.png. samples: default min(100, test set)."""
+    if timeout <= 0:
+        raise RunError(f"--timeout must be > 0 seconds, got {timeout:g}")
     run, fx, dep = _deployed(run_dir, datasets)
     test = run.datasets[2]
-    idx = _indices(test, samples, None)
+    idx = _indices(test, samples, 100)
+    if not 0 <= lava_samples <= len(idx):
+        raise RunError(f"--lava-samples must lie in 0..{len(idx)} (the samples benchmarked), got {lava_samples}")
     emu = Emulator(dep)
     one, _ = test.batch(idx[:1])
     emu.run(one)                                     # compile / load
@@ -160,19 +174,22 @@ def bench(run_dir: Path, samples: int = 100, lava_samples: int = 2, timeout: flo
         lava_events, _ = test.batch(idx[:lava_samples])
         _, secs = run_lava(dep, lava_events, timeout=timeout)
         report["lava_ms_per_step"] = 1e3 * secs / (lava_samples * n_steps)
-    (Path(run_dir) / "loihi" / "bench.json").write_text(json.dumps(report, indent=2))
+    write_atomic(Path(run_dir) / "loihi" / "bench.json", json.dumps(report, indent=2))
     plot_energy(ops, Path(run_dir) / "plots" / "energy.png")
     plot_platforms(report, Path(run_dir) / "plots" / "platforms.png")
     return report
 
 
-def parity_check(run_dir: Path, samples: int = 20, timeout: float = 600.0, datasets=None) -> dict:
-    """Float vs emulator vs Lava fixed_pt on the first `samples` test samples, from RUN/loihi/model.h5; writes
-    parity.json and parity.png (rasters of sample 0 from all three)."""
+@writes_into_run("eventprop parity")
+def parity_check(run_dir: Path, samples: int | None = None, timeout: float = 600.0, datasets=None) -> dict:
+    """Float vs emulator vs Lava fixed_pt on the first `samples` test samples (default min(20, test set)), from
+    RUN/loihi/model.h5; writes parity.json and parity.png (rasters of sample 0 from all three)."""
+    if timeout <= 0:
+        raise RunError(f"--timeout must be > 0 seconds, got {timeout:g}")
     run, fx, dep = _deployed(run_dir, datasets)
     out_dir = Path(run_dir) / "loihi"
     test = run.datasets[2]
-    idx = _indices(test, samples, None)
+    idx = _indices(test, samples, 20)
     events, labels = test.batch(idx)
     model = compile_network(run.net, params=run.params, dtype=torch.float64)
     float_trains = model.spike_trains(events)
@@ -201,7 +218,7 @@ def parity_check(run_dir: Path, samples: int = 20, timeout: float = 600.0, datas
         "lava_seconds": lava_secs,
     }
     report["ok"] = report["emulator_vs_lava"]["exact_samples"] == 1.0
-    (out_dir / "parity.json").write_text(json.dumps(report, indent=2))
+    write_atomic(out_dir / "parity.json", json.dumps(report, indent=2))
     plot_spike_comparison({"float": float_trains, "emulator": emu_trains, "Lava": parity.trains(dep, lava, lif_names)},
                           lif_names, 0, fx.dt, out_dir / "parity.png")
     return report

@@ -115,7 +115,7 @@ def test_cli_train_and_errors(tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("")
     res = runner.invoke(main, ["train", str(tmp_path / "small.toml"), "--out", str(blocked / "run")])
-    assert res.exit_code == 2 and "cannot write to run folder" in res.output
+    assert res.exit_code == 2 and "cannot create run folder" in res.output
 
 
 def test_nan_guard_skips_then_aborts(tmp_path, monkeypatch):

@@ -63,10 +63,12 @@ def modularity(g: nx.Graph, seed: int = 0) -> tuple[float, list[set[int]]]:
 
 def locality(weight: np.ndarray, distance: np.ndarray, k: int = 8) -> dict:
     """Dense [N_pre, N_post] |w| and distances: Spearman correlation of |w| with distance, and the mean share of each
-    target's incoming |w| that comes from its k nearest sources (chance: k / N_pre)."""
+    target's incoming |w| that comes from its k nearest sources (chance: k / N_pre; None when k >= N_pre / 2, where
+    the share says nothing: a 5-channel input has no 8 nearest)."""
     w, d = np.abs(weight), distance
     rho = spearmanr(w.ravel(), d.ravel()).statistic
-    k = min(k, d.shape[0])
+    if 2 * k >= d.shape[0]:
+        return {"spearman_w_distance": float(rho), "knn_weight_share": None, "knn_chance": None, "k": k}
     nearest = np.argsort(d, axis=0)[:k]                              # [k, N_post]
     near_w = np.take_along_axis(w, nearest, axis=0).sum(0)
     total = w.sum(0)

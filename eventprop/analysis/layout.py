@@ -7,13 +7,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+
 import numpy as np  # noqa: E402
+
+from ..files import save_figure  # noqa: E402
 
 
 def _xyz(pos: np.ndarray, dims: int, row: int) -> np.ndarray:
     """Coordinates to draw: 1-D positions get the population's row as y; 4-D show their first three."""
     if pos.shape[1] == 1:
-        return np.column_stack([pos[:, 0], np.full(len(pos), float(row))])
+        return np.column_stack([pos[:, 0], np.full(len(pos), float(row))])   # y: the population's row
     return pos[:, :min(dims, 3)]
 
 
@@ -24,7 +28,7 @@ def plot_layout(positions: dict[str, np.ndarray], edges: list[tuple[str, str, np
     per-neuron integer label (e.g. preferred class) to colour that population's neurons."""
     dims = next(iter(positions.values())).shape[1]
     three = dims >= 3
-    fig = plt.figure(figsize=(6.5, 5.5))
+    fig = plt.figure(figsize=(8.5, 5.5))
     ax = fig.add_subplot(projection="3d" if three else None)
     rows = {name: k for k, name in enumerate(positions)}
     for src, tgt, pre, post, w in edges:
@@ -36,17 +40,27 @@ def plot_layout(positions: dict[str, np.ndarray], edges: list[tuple[str, str, np
         for i, j, sign, al in zip(pre[keep], post[keep], np.sign(w[keep]), alpha):
             ax.plot(*zip(a[i], b[j]), color="tab:red" if sign > 0 else "tab:blue", alpha=float(al), lw=0.6)
     markers = {"input": "s", "output": "*"}
+    handles = [Line2D([], [], color="tab:red", lw=1, label=f"excitatory synapse (top {100 - percentile:g} % |w|)"),
+               Line2D([], [], color="tab:blue", lw=1, label="inhibitory synapse")]
+    palette = plt.get_cmap("tab20")
     for name, pos in positions.items():
         xyz = _xyz(pos, dims, rows[name])
-        kw = dict(marker=markers.get(name, "o"), s=60 if name == "output" else 14, label=f"{name} ({len(pos)})",
-                  edgecolors="k", linewidths=0.3)
+        marker, size = markers.get(name, "o"), 60 if name == "output" else 14
+        kw = dict(marker=marker, s=size, edgecolors="k", linewidths=0.3)
         if colour_by and name in colour_by:
-            ax.scatter(*xyz.T, c=colour_by[name], cmap="tab20", **kw)
+            labels = np.asarray(colour_by[name])
+            ax.scatter(*xyz.T, c=[palette(int(v) % 20) for v in labels], **kw)
+            handles += [Line2D([], [], ls="", marker=marker, color=palette(int(v) % 20), markeredgecolor="k",
+                               label=f"{name}: " + (f"prefers class {int(v)}" if v >= 0 else "silent"))
+                        for v in np.unique(labels)]
         else:
-            ax.scatter(*xyz.T, **kw)
-    ax.set_title(title + (f" (first 3 of {dims} dims)" if dims > 3 else "") + (" (y: population)" if dims == 1 else ""))
-    ax.legend(loc="upper right", fontsize=7)
+            handles.append(ax.scatter(*xyz.T, label=f"{name} ({len(pos)} neurons)", **kw))
+    ax.set_title(title + (f" (first 3 of {dims} dims)" if dims > 3 else ""))
+    axis_names = ["position x", "population" if dims == 1 else "position y", "position z"]
+    ax.set_xlabel(axis_names[0])
+    ax.set_ylabel(axis_names[1])
+    if three:
+        ax.set_zlabel(axis_names[2])
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, borderaxespad=0)
     fig.tight_layout()
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_path, dpi=110)

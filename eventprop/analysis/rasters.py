@@ -8,6 +8,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ..files import save_figure  # noqa: E402
+
 
 def plot_spike_comparison(runs: dict, layers: list[str], sample: int, dt: float, out_path: Path) -> None:
     """`runs`: label -> {layer: [(steps, ids) per sample]}; one row per layer, runs overlaid in distinct markers."""
@@ -18,9 +20,7 @@ def plot_spike_comparison(runs: dict, layers: list[str], sample: int, dt: float,
             steps, ids = trains[layer][sample]
             ax.scatter(steps * dt, ids, marker=marker, s=18, linewidths=0.8, label=f"{label} ({steps.size})")
         ax.set(ylabel=f"{layer} neuron", title=f"{layer}, sample {sample}")
-        ax.legend(loc="upper right", fontsize=7)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, borderaxespad=0)   # beside, not over
     axes[-1, 0].set_xlabel("time (ms)")
     fig.tight_layout()
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_path, dpi=120)

@@ -8,7 +8,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
 import numpy as np  # noqa: E402
+
+from ..files import save_figure  # noqa: E402
 
 QUEEN = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 ROOK = [(-1, 0), (0, -1), (0, 1), (1, 0)]
@@ -60,13 +63,12 @@ def plot_fields(rfs: np.ndarray, titles: list[str], out_path: Path, dt: float):
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.4), squeeze=False)
     for ax, rf, title in zip(axes[0], rfs, titles):
         lim = max(np.abs(rf).max(), 1e-12)
-        ax.imshow(rf, aspect="auto", cmap="bwr", vmin=-lim, vmax=lim, origin="lower", interpolation="nearest",
-                  extent=(-0.5 * dt, (rf.shape[1] - 0.5) * dt, -0.5, rf.shape[0] - 0.5))
+        im = ax.imshow(rf, aspect="auto", cmap="bwr", vmin=-lim, vmax=lim, origin="lower", interpolation="nearest",
+                       extent=(-0.5 * dt, (rf.shape[1] - 0.5) * dt, -0.5, rf.shape[0] - 0.5))
         ax.set(xlabel="delay (ms)", ylabel="presynaptic neuron", title=title)
+        fig.colorbar(im, ax=ax, label="weight (red excitatory, blue inhibitory)", shrink=0.9)
     fig.tight_layout()
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_path, dpi=110)
 
 
 def plot_moran_histogram(values: dict[str, np.ndarray], out_path: Path, title: str):
@@ -76,5 +78,5 @@ def plot_moran_histogram(values: dict[str, np.ndarray], out_path: Path, title: s
     ax.set(xlabel="max Moran's I over row orders", ylabel="receptive fields", title=title)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out_path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_path, dpi=110)
+

@@ -61,30 +61,57 @@ def _check_layout(path: Path) -> dict:
         if speakers.shape != lab.shape:
             raise DataError(f"{path}: field 'extra/speaker' has {speakers.size} entries for {lab.size} labels")
         keys = [k.decode() if isinstance(k, bytes) else str(k) for k in f["extra/keys"][()]]
+        declared = "n_channels" in f["extra"].attrs
         n_channels = int(f["extra"].attrs.get("n_channels", CHANNELS))
-    n_classes = max(len(keys), int(lab.max(initial=-1)) + 1)
+    if n_channels < 1:
+        raise DataError(f"{path}: attribute extra.n_channels must be >= 1, got {n_channels}")
     if lab.size and lab.min() < 0:
-        raise DataError(f"{path}: field 'labels' holds negative values")
-    return {"labels": lab, "speakers": speakers, "n_channels": n_channels, "n_classes": n_classes, "keys": keys}
+        k = int(np.argmin(lab))
+        raise DataError(f"{path}: field 'labels' of sample {k} is {lab[k]}, negative")
+    if keys and lab.size and lab.max() >= len(keys):
+        k = int(np.argmax(lab))
+        raise DataError(f"{path}: field 'labels' of sample {k} is {lab[k]}, outside the {len(keys)} classes that "
+                        f"extra/keys declares (0..{len(keys) - 1})")
+    n_classes = max(len(keys), int(lab.max(initial=-1)) + 1)
+    return {"labels": lab, "speakers": speakers, "n_channels": n_channels, "n_classes": n_classes, "keys": keys,
+            "channels_declared": declared}
+
+
+def check_sample(path: Path, k: int, t: np.ndarray, x: np.ndarray, n_channels: int) -> None:
+    """One sample's spikes as the layout requires: as many times as units, times finite and >= 0 (s), units in
+    [0, n_channels)."""
+    if t.shape != x.shape:
+        raise DataError(f"{path}: sample {k} has {t.size} spike times but {x.size} units (spikes/times and "
+                        f"spikes/units must have the same length per sample)")
+    if t.size and not np.isfinite(t).all():
+        raise DataError(f"{path}: field 'spikes/times' of sample {k} holds a non-finite time ({t[~np.isfinite(t)][0]})")
+    if t.size and t.min() < 0:
+        raise DataError(f"{path}: field 'spikes/times' of sample {k} holds a negative time ({t.min()})")
+    if x.size and (x.min() < 0 or x.max() >= n_channels):
+        bad = int(x.max()) if x.max() >= n_channels else int(x.min())
+        raise DataError(f"{path}: field 'spikes/units' of sample {k} holds unit {bad}, outside [0, {n_channels})")
 
 
 def describe(path: Path) -> dict:
-    """Summary of an SHD-layout file, for `eventprop data inspect`."""
+    """Summary of an SHD-layout file, for `eventprop data inspect`, after the checks training makes on every
+    sample."""
     path = Path(path)
     info = _check_layout(path)
+    if info["labels"].size == 0:
+        raise DataError(f"{path}: the file holds no samples")
     with h5py.File(path, "r") as f:
-        counts = np.array([u.size for u in f["spikes/units"]])
-        top = max((int(u.max()) for u in f["spikes/units"] if u.size), default=-1)
-        for k, t in enumerate(f["spikes/times"]):
-            t = np.asarray(t, dtype=np.float64)
-            if t.size and not np.isfinite(t).all():
-                raise DataError(f"{path}: field 'spikes/times' of sample {k} holds a non-finite time "
-                                f"({t[~np.isfinite(t)][0]})")
-            if t.size and t.min() < 0:
-                raise DataError(f"{path}: field 'spikes/times' of sample {k} holds a negative time ({t.min()} s)")
+        counts, top = [], -1
+        for k, (t, x) in enumerate(zip(f["spikes/times"], f["spikes/units"])):
+            t, x = np.asarray(t, dtype=np.float64), np.asarray(x, dtype=np.int64)
+            check_sample(path, k, t, x, info["n_channels"])
+            counts.append(x.size)
+            top = max(top, int(x.max(initial=-1)))
+    counts = np.array(counts)
+    channels = info["n_channels"] if info["channels_declared"] else \
+        f"{CHANNELS} (not declared in extra.n_channels: SHD's {CHANNELS} assumed)"
     return {"file": str(path), "samples": int(info["labels"].size), "classes": info["n_classes"],
-            "speakers": sorted(set(info["speakers"].tolist())), "channels": info["n_channels"], "max_unit": top,
-            "spikes_per_sample": float(counts.mean()) if counts.size else 0.0, "keys": info["keys"]}
+            "speakers": sorted(set(info["speakers"].tolist())), "channels": channels, "max_unit": top,
+            "spikes_per_sample": float(counts.mean()), "keys": info["keys"]}
 
 
 def open_tonic(kind: str, root: Path, split: str):
@@ -122,6 +149,7 @@ class HSDDataset:
         self.keys = info["keys"]
         self.pool, self.duration, self.augment = pool, float(duration), augment
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] | None = {} if cache else None
+        self.cut = [0, 0]          # events past `duration` / events read (shared with subsets)
 
     def __len__(self):
         return int(self.index.size)
@@ -138,15 +166,19 @@ class HSDDataset:
         i = int(self.index[k])
         if self._cache is not None and i in self._cache:
             return self._cache[i]
-        events, _ = self.tonic[i]
+        try:
+            events, _ = self.tonic[i]
+        except ValueError as e:          # tonic cannot pair the times with the units: say which sample and why
+            with h5py.File(self.path, "r") as f:
+                t, x = np.asarray(f["spikes/times"][i]), np.asarray(f["spikes/units"][i])
+            check_sample(self.path, i, t, x, self.raw_channels)
+            raise DataError(f"{self.path}: sample {i} cannot be read ({e})") from None
         t = events["t"].astype(np.float64) / 1000.0      # tonic gives microseconds
         x = events["x"].astype(np.int64)
-        if x.size and (x.min() < 0 or x.max() >= self.raw_channels):
-            raise DataError(f"{self.path}: field 'spikes/units' of sample {i} holds unit {int(x.max())}, "
-                            f"outside [0, {self.raw_channels})")
-        if t.size and not (np.isfinite(t).all() and t.min() >= 0):
-            raise DataError(f"{self.path}: field 'spikes/times' of sample {i} holds negative or non-finite times")
+        check_sample(self.path, i, t, x, self.raw_channels)
         keep = t < self.duration
+        self.cut[0] += int(t.size - keep.sum())
+        self.cut[1] += int(t.size)
         out = (t[keep].astype(np.float32), (x[keep] // self.pool).astype(np.int16))
         if self._cache is not None:
             self._cache[i] = out

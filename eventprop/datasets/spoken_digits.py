@@ -19,6 +19,7 @@ import numpy as np
 from rich.progress import Progress
 
 from ..errors import DataError
+from ..files import write_via
 
 WORDS = {"en": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
          "de": ["null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun"]}
@@ -102,18 +103,18 @@ FRONTENDS = {"logmel": cochlea, "lauscher": lauscher_cochlea}
 
 def write_shd_file(path: Path, samples, labels, speakers, keys, n_channels: int) -> None:
     """SHD HDF5 layout (float16 seconds, uint16 units/labels/speakers), plus extra.attrs['n_channels']."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with h5py.File(tmp, "w") as f:
-        times = f.create_dataset("spikes/times", (len(samples),), dtype=h5py.vlen_dtype(np.float16))
-        units = f.create_dataset("spikes/units", (len(samples),), dtype=h5py.vlen_dtype(np.uint16))
-        for k, (t, x) in enumerate(samples):
-            times[k], units[k] = t.astype(np.float16), x.astype(np.uint16)
-        f["labels"] = np.asarray(labels, np.uint16)
-        f["extra/speaker"] = np.asarray(speakers, np.uint16)
-        f["extra/keys"] = np.array([k.encode() for k in keys])
-        f["extra"].attrs["n_channels"] = n_channels
-    tmp.replace(path)
+
+    def write(tmp):
+        with h5py.File(tmp, "w") as f:
+            times = f.create_dataset("spikes/times", (len(samples),), dtype=h5py.vlen_dtype(np.float16))
+            units = f.create_dataset("spikes/units", (len(samples),), dtype=h5py.vlen_dtype(np.uint16))
+            for k, (t, x) in enumerate(samples):
+                times[k], units[k] = t.astype(np.float16), x.astype(np.uint16)
+            f["labels"] = np.asarray(labels, np.uint16)
+            f["extra/speaker"] = np.asarray(speakers, np.uint16)
+            f["extra/keys"] = np.array([k.encode() for k in keys])
+            f["extra"].attrs["n_channels"] = n_channels
+    write_via(path, write)
     path.with_name(path.name + ".zip").touch()    # tonic's "already downloaded" marker
 
 

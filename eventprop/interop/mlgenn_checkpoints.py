@@ -14,6 +14,8 @@ from ..pipeline.training.checkpoints import save_atomic
 from ..pipeline.training.config import RunConfig
 from ..pipeline.engine.module import compile as compile_network
 from ..pipeline.training.tasks import make_datasets, make_network
+from ..files import write_atomic
+from ..pipeline.training.folders import unlock_run
 from ..pipeline.training.trainer import check_run_dir, create_run_dir
 
 
@@ -26,16 +28,21 @@ def checkpoint_names(folder: Path, epoch: int) -> dict[str, set[str]]:
     return out
 
 
-def _load(folder: Path, epoch: int, name: str, var: str, size: int) -> np.ndarray:
+def _load(folder: Path, epoch: int, name: str, var: str, shape: tuple[int, int]) -> np.ndarray:
+    """[N_pre, N_post] from mlGeNN's flattened pre-major array, or from one already of that shape."""
     path = Path(folder) / f"{epoch}-{name}-{var}.npy"
     try:
         arr = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise DataError(f"{path}: cannot read as a numpy array ({e})") from None
-    if arr.size != size or not np.all(np.isfinite(arr)):
-        raise DataError(f"{path}: expected {size} finite values, got {arr.size} (shape {arr.shape})"
-                        + ("" if np.all(np.isfinite(arr)) else ", some non-finite"))
-    return arr.astype(np.float64).reshape(-1)
+    size = shape[0] * shape[1]
+    if not (arr.shape == (size,) or arr.shape == shape):
+        hint = " (transposed? the layout is pre x post)" if arr.shape == shape[::-1] else ""
+        raise DataError(f"{path}: expected {size} values flattened pre-major or an array of shape {shape} "
+                        f"(pre x post), got shape {arr.shape}{hint}")
+    if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
+        raise DataError(f"{path}: expected finite numbers, got {arr.dtype} values, some non-finite or not numbers")
+    return arr.astype(np.float64).reshape(shape)
 
 
 def import_checkpoint(folder: Path, cfg: RunConfig, epoch: int, out: Path, names: dict[str, str] | None = None,
@@ -56,6 +63,10 @@ def import_checkpoint(folder: Path, cfg: RunConfig, epoch: int, out: Path, names
     model = compile_network(net, seed=cfg.seed)
     state = model.state_dict()
     names = names or {}
+    unknown = sorted(set(names) - {c.name for c in net.connections})
+    if unknown:
+        raise DataError(f"--map {unknown[0]}=...: this network has no connection {unknown[0]!r} (its connections: "
+                        f"{[c.name for c in net.connections]})")
     loaded = {}
     for c in net.connections:
         if c.sparse:
@@ -65,13 +76,12 @@ def import_checkpoint(folder: Path, cfg: RunConfig, epoch: int, out: Path, names
             raise DataError(f"{folder}: no weights for connection {c.name!r} (looked for {epoch}-{theirs}-g.npy); "
                             f"connections in the checkpoint: {sorted(available)}; map names with "
                             f"--map {c.name}=<mlGeNN name>")
-        size = c.source.size * c.target.size
-        state[f"{c.name}.weight"] = torch.from_numpy(_load(folder, epoch, theirs, "g", size)
-                                                     .reshape(c.source.size, c.target.size)).to(model.dtype)
+        shape = (c.source.size, c.target.size)
+        state[f"{c.name}.weight"] = torch.from_numpy(_load(folder, epoch, theirs, "g", shape)).to(model.dtype)
         loaded[c.name] = ["g"]
         if f"{c.name}.delay" in state and not c.spatial:
             if "d" in available[theirs]:
-                d = _load(folder, epoch, theirs, "d", size).reshape(c.source.size, c.target.size)
+                d = _load(folder, epoch, theirs, "d", shape)
                 if d.min() < 0 or d.max() > c.max_delay_steps:
                     raise DataError(f"{folder / f'{epoch}-{theirs}-d.npy'}: delays span [{d.min():g}, {d.max():g}] "
                                     f"steps, outside [0, {c.max_delay_steps}] (model.max_delay_ms / model.dt)")
@@ -82,9 +92,12 @@ def import_checkpoint(folder: Path, cfg: RunConfig, epoch: int, out: Path, names
             else:
                 state[f"{c.name}.delay"] = torch.zeros_like(state[f"{c.name}.delay"])
     unused = sorted(set(available) - {names.get(c.name, c.name) for c in net.connections})
-    create_run_dir(out, cfg)
-    save_atomic({"model": state, "epoch": epoch, "val_acc": None}, Path(out) / "best.pt")
     summary = {"imported_from": str(folder.resolve()), "format": "mlGeNN numpy checkpoint", "epoch": epoch,
                "variables": loaded, "unused_in_checkpoint": unused}
-    (Path(out) / "results.json").write_text(json.dumps(summary, indent=2))
+    create_run_dir(out, cfg, force)
+    try:
+        save_atomic({"model": state, "epoch": epoch, "val_acc": None}, Path(out) / "best.pt")
+        write_atomic(Path(out) / "results.json", json.dumps(summary, indent=2))
+    finally:
+        unlock_run(out)
     return summary

@@ -19,7 +19,8 @@ from pathlib import Path
 import nir
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, RunError
+from ..files import write_via
 from ..models import (Connection, Dense, Exponential, LeakyIntegrate, LeakyIntegrateFire, Network, Population,
                       Sparse, SpikeInput)
 
@@ -85,15 +86,30 @@ def to_nir(net: Network, params: dict) -> tuple[nir.NIRGraph, dict]:
 def export_run(run_dir: Path, path: Path) -> dict:
     """Write RUN's best network to `path` (.nir, HDF5); returns the expansion sizes."""
     from ..pipeline.training.runs import load_trained
+    if not Path(path).parent.is_dir():
+        raise RunError(f"cannot write {path}: folder {Path(path).parent} does not exist")
     run = load_trained(run_dir)
     graph, sizes = to_nir(run.net, run.params)
-    nir.write(str(path), graph)
+    write_via(Path(path), lambda tmp: nir.write(str(tmp), graph))
     return sizes
 
 
 # ---- import --------------------------------------------------------------------------------------------------------
+MAX_DELAY_STEPS = 1 << 16     # longer delays than this are refused on import (ring buffers grow with them)
+
+
+def _finite(node_name: str, field: str, value) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ModelError(f"NIR node {node_name!r}: {field} is not numeric") from None
+    if not np.all(np.isfinite(arr)):
+        raise ModelError(f"NIR node {node_name!r}: {field} holds non-finite values (NaN or inf)")
+    return arr
+
+
 def _uniform(node_name: str, field: str, value) -> float:
-    arr = np.asarray(value, dtype=np.float64).ravel()
+    arr = _finite(node_name, field, value).ravel()
     if arr.size == 0 or np.ptp(arr) > 1e-12 * max(1.0, abs(arr[0])):
         raise ModelError(f"NIR node {node_name!r}: {field} must be the same for every neuron (one eventprop "
                          f"population), got values in [{arr.min():g}, {arr.max():g}]")
@@ -125,13 +141,24 @@ def _population(name: str, node, dt: float):
 def _linear(name: str, node) -> np.ndarray:
     if isinstance(node, nir.Affine) and np.any(np.asarray(node.bias) != 0):
         raise ModelError(f"NIR node {name!r}: Affine with a non-zero bias has no eventprop mapping")
-    return np.asarray(node.weight, dtype=np.float64)
+    return _finite(name, "weight", node.weight)
+
+
+def _delay_steps(name: str, node, dt: float) -> np.ndarray:
+    seconds = _finite(name, "delay", node.delay)
+    if np.any(seconds < 0):
+        raise ModelError(f"NIR node {name!r}: negative delay ({seconds.min():g} s)")
+    steps = np.floor(seconds / MS / dt + 0.5)
+    if steps.max(initial=0) > MAX_DELAY_STEPS:
+        raise ModelError(f"NIR node {name!r}: a delay of {seconds.max():g} s is {steps.max():.3g} steps at dt = "
+                         f"{dt:g} ms; eventprop takes delays up to {MAX_DELAY_STEPS} steps")
+    return steps
 
 
 def _synapses(chain: list[str], graph, n_pre: int, n_post: int, dt: float):
     """(W [N_pre, N_post], D steps [N_pre, N_post]) of a chain of Linear / Affine / Delay nodes."""
     kinds = ["delay" if isinstance(graph.nodes[n], nir.Delay) else "linear" for n in chain]
-    steps = lambda n: np.floor(np.asarray(graph.nodes[n].delay, dtype=np.float64) / MS / dt + 0.5)  # noqa: E731
+    steps = lambda n: _delay_steps(n, graph.nodes[n], dt)  # noqa: E731
     if kinds == ["linear"]:
         w = _linear(chain[0], graph.nodes[chain[0]]).T
         return w, np.zeros_like(w)
@@ -167,12 +194,20 @@ def from_nir(graph, dt: float | None = None) -> tuple[Network, dict]:
     """A NIR graph (or a .nir path) as an eventprop Network and its parameter dictionary (Network.instantiate's
     layout). dt (ms): from the graph's eventprop metadata when present."""
     if isinstance(graph, (str, Path)):
-        graph = nir.read(str(graph))
+        if not Path(graph).is_file():
+            raise ModelError(f"from_nir: {graph} does not exist")
+        try:
+            graph = nir.read(str(graph))
+        except Exception as e:  # h5py and nir raise many types for foreign or damaged files
+            raise ModelError(f"from_nir: cannot read {graph} as a NIR graph ({type(e).__name__}: {e})") from None
     dt = dt or graph.metadata.get("eventprop", {}).get("dt_ms")
-    if not dt:
-        raise ModelError("from_nir: the graph does not say its time step; pass dt= (ms)")
+    if not dt or not np.isfinite(dt) or dt <= 0:
+        raise ModelError("from_nir: the graph does not say its time step; pass dt= (ms, > 0)")
     succ: dict[str, list[str]] = {}
     for a, b in graph.edges:
+        missing = [n for n in (a, b) if n not in graph.nodes]
+        if missing:
+            raise ModelError(f"NIR edge {a!r} -> {b!r}: node {missing[0]!r} is not in the graph")
         succ.setdefault(a, []).append(b)
     pops = {}
     for name, node in graph.nodes.items():

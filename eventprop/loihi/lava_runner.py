@@ -8,6 +8,8 @@ the emulator's step t of sample k. Mixed-sign weights are passed as W << 1 with 
 """
 from __future__ import annotations
 
+import importlib
+
 import multiprocessing as mp
 import os
 import signal
@@ -67,14 +69,24 @@ def _build(fx: FxNetwork, rasters: dict[str, np.ndarray], T: int, total: int, ha
     return procs, sinks, monitors
 
 
+def require_loihi() -> None:
+    """Target loihi2 needs Intel's lava-loihi (its C and NeuroCore process models); lava-nc alone imports
+    Loihi2HwCfg but fails deep inside the compiler (NameError 'CLoihiProcessModel')."""
+    try:
+        for module in ("lava.magma.core.model.c.model", "lava.magma.core.model.nc.model", "lava.utils.system"):
+            importlib.import_module(module)
+    except ImportError:
+        raise LavaError("--target loihi2 needs Intel's lava-loihi package (for INRC members, with access to a "
+                        "Loihi 2 system); it is not installed here. Use --target lava-sim (Lava's bit-accurate CPU "
+                        "simulator) or the default emulator") from None
+
+
 def _run_cfg(hardware: bool, stock_models: bool):
     if hardware:
-        try:
-            from lava.utils.system import Loihi2
-            Loihi2.preferred_partition = "oheogulch"
-            from lava.magma.core.run_configs import Loihi2HwCfg
-        except ImportError as e:
-            raise LavaError("target loihi2 needs Intel's lava-loihi package (INRC); it is not installed") from e
+        require_loihi()
+        from lava.utils.system import Loihi2
+        Loihi2.preferred_partition = "oheogulch"
+        from lava.magma.core.run_configs import Loihi2HwCfg
         return Loihi2HwCfg()
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.dense.process import DelayDense
@@ -123,6 +135,10 @@ def run_lava(fx: FxNetwork, batch, n_steps: int | None = None, target: str = "la
     `stock_models` uses Lava's own DelayDense model (slow; no buffer reset, so only one sample is exact)."""
     if target not in TARGETS:
         raise LavaError(f"Lava target must be one of {TARGETS}, got {target!r}")
+    if target == "loihi2":
+        require_loihi()
+    if timeout <= 0:
+        raise LavaError(f"the Lava timeout must be > 0 seconds, got {timeout:g}")
     order, offsets = fx.layout()
     events = input_events(fx, batch, offsets)
     steps, gids, n, T_in = events

@@ -14,6 +14,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ..files import write_via
 from .fixed_point import READOUT_VTH_FOREIGN, FxNetwork, FxPopulation, FxProjection
 from .quantize import DeployError
 
@@ -69,36 +70,36 @@ def write_netx(fx: FxNetwork, path: Path) -> list[str]:
     path = Path(path)
     notes = netx_notes(fx)
     layers = _chain(fx)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     meta = {"format": FORMAT, "dt": fx.dt, "input": fx.inputs[0].name, "meta": fx.meta, "layers": []}
-    with h5py.File(tmp, "w") as f:
-        g = f.create_group("layer/0")
-        g["type"] = np.bytes_("input")
-        g["shape"] = np.array([fx.inputs[0].size])
-        n_prev = fx.inputs[0].size
-        for i, (pop, ff, rec) in enumerate(layers, start=1):
-            g = f.create_group(f"layer/{i}")
-            g["type"] = np.bytes_("dense_rec" if rec else "dense")
-            g["shape"] = np.array([pop.size])
-            g["weight"] = ff.matrix(n_prev, pop.size)
-            g["delay"] = ff.matrix(n_prev, pop.size, ff.delay)
-            if rec:
-                g["weight_rec"] = rec.matrix(pop.size, pop.size)
-                g["delay_rec"] = rec.matrix(pop.size, pop.size, rec.delay)
-            n = g.create_group("neuron")
-            n["type"] = np.bytes_("CUBA")
-            n["iDecay"], n["vDecay"], n["vThMant"] = pop.du + 1, pop.dv, pop.vth
-            n["refDelay"], n["gradedSpike"] = 1, False
-            meta["layers"].append({"name": pop.name, "kind": pop.kind, "scale": pop.scale, "readout": pop.readout,
-                                   "tau_mem": pop.tau_mem, "tau_syn": pop.tau_syn, "v_thresh": pop.v_thresh,
-                                   "ff": ff.name, "ff_dense": ff.dense, "rec": rec.name if rec else None,
-                                   "rec_dense": rec.dense if rec else None})
-            n_prev = pop.size
-        f.attrs["eventprop"] = json.dumps(meta)
-        f.attrs["netx_compatible"] = not notes
-        f.attrs["netx_notes"] = json.dumps(notes)
-    tmp.replace(path)
+
+    def write(tmp):
+        with h5py.File(tmp, "w") as f:
+            g = f.create_group("layer/0")
+            g["type"] = np.bytes_("input")
+            g["shape"] = np.array([fx.inputs[0].size])
+            n_prev = fx.inputs[0].size
+            for i, (pop, ff, rec) in enumerate(layers, start=1):
+                g = f.create_group(f"layer/{i}")
+                g["type"] = np.bytes_("dense_rec" if rec else "dense")
+                g["shape"] = np.array([pop.size])
+                g["weight"] = ff.matrix(n_prev, pop.size)
+                g["delay"] = ff.matrix(n_prev, pop.size, ff.delay)
+                if rec:
+                    g["weight_rec"] = rec.matrix(pop.size, pop.size)
+                    g["delay_rec"] = rec.matrix(pop.size, pop.size, rec.delay)
+                n = g.create_group("neuron")
+                n["type"] = np.bytes_("CUBA")
+                n["iDecay"], n["vDecay"], n["vThMant"] = pop.du + 1, pop.dv, pop.vth
+                n["refDelay"], n["gradedSpike"] = 1, False
+                meta["layers"].append({"name": pop.name, "kind": pop.kind, "scale": pop.scale, "readout": pop.readout,
+                                       "tau_mem": pop.tau_mem, "tau_syn": pop.tau_syn, "v_thresh": pop.v_thresh,
+                                       "ff": ff.name, "ff_dense": ff.dense, "rec": rec.name if rec else None,
+                                       "rec_dense": rec.dense if rec else None})
+                n_prev = pop.size
+            f.attrs["eventprop"] = json.dumps(meta)
+            f.attrs["netx_compatible"] = not notes
+            f.attrs["netx_notes"] = json.dumps(notes)
+    write_via(path, write)
     return notes
 
 

@@ -1,19 +1,20 @@
-"""Atomic checkpoint files (temporary file + rename) and their loading with clear errors."""
+"""Atomic checkpoint files (serialised in memory, then eventprop.files.write_atomic) and their loading with clear
+errors."""
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
 
 import torch
 
 from ...errors import RunError  # noqa: F401  (raised here, re-exported for callers)
+from ...files import write_atomic
 
 
 def save_atomic(obj, path: Path) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    write_atomic(path, buf.getvalue())
 
 
 def load_checkpoint(path: Path) -> dict:

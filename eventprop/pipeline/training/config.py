@@ -11,6 +11,7 @@ from pathlib import Path
 import tomli_w
 
 from ...errors import ConfigError
+from ...files import write_atomic
 
 PRESET_DIR = Path(__file__).resolve().parents[2] / "presets"
 
@@ -116,7 +117,20 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     def dump(self, path: Path) -> None:
-        Path(path).write_text(tomli_w.dumps(self.to_dict()))
+        write_atomic(path, tomli_w.dumps(self.to_dict()))
+
+
+def _flat(data: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in data.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
+    return out
+
+
+def differences(a: RunConfig | dict, b: RunConfig | dict) -> dict[str, tuple]:
+    """Dotted key -> (value in a, value in b) for every key whose values differ."""
+    fa, fb = (_flat(x if isinstance(x, dict) else x.to_dict()) for x in (a, b))
+    return {k: (fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)}
 
 
 CHOICES = {"data.task": ("yinyang", "sequence", "shd", "ssc", "spoken-digits"), "train.schedule": ("none", "cosine", "onecycle"),
@@ -199,8 +213,22 @@ def check_ranges(cfg: RunConfig) -> None:
             if not ok(value):
                 raise ConfigError(f"config key {key!r}: must be {what}, got {value!r}")
     m, d = cfg.model, cfg.data
+    if not 0 <= cfg.seed < 2 ** 32:
+        raise ConfigError(f"config key 'seed': must be an integer in [0, 2^32), got {cfg.seed}")
     if any(h < 1 for h in m.hidden) or not m.hidden:
         raise ConfigError(f"config key 'model.hidden': expected a list of positive layer sizes, got {m.hidden}")
+    steps = math.ceil(d.duration / m.dt - 1e-9)
+    if steps < 2:
+        raise ConfigError(f"config keys 'data.duration' and 'model.dt': a trial of {d.duration:g} ms at dt = "
+                          f"{m.dt:g} ms holds {steps} time step(s); it needs at least 2 (lower model.dt)")
+    if m.max_delay_ms > d.duration:
+        raise ConfigError(f"config key 'model.max_delay_ms': {m.max_delay_ms:g} ms is longer than the trial "
+                          f"(data.duration = {d.duration:g} ms); such delays never arrive within it")
+    if m.learn_delays and m.max_delay_ms / m.dt < 1:
+        raise ConfigError(f"config key 'model.learn_delays': delays cannot be learned when model.max_delay_ms = "
+                          f"{m.max_delay_ms:g} allows no delay step (dt = {m.dt:g} ms); raise model.max_delay_ms "
+                          f"or set model.learn_delays = false")
+    _check_task(cfg)
     if len(m.delay_init_ms) != 2 or not 0 <= m.delay_init_ms[0] <= m.delay_init_ms[1] <= m.max_delay_ms:
         raise ConfigError(f"config key 'model.delay_init_ms': expected [low, high] with 0 <= low <= high <= "
                           f"model.max_delay_ms = {m.max_delay_ms}, got {m.delay_init_ms}")
@@ -215,6 +243,26 @@ def check_ranges(cfg: RunConfig) -> None:
                                   f"size >= 1, got {getattr(d, key)}")
     _check_space(cfg)
     _check_structure(cfg)
+
+
+def _check_task(cfg: RunConfig) -> None:
+    """The synthetic tasks' own parameters: every input spike must fall inside the trial."""
+    d = cfg.data
+    if d.task == "yinyang":
+        if not 0 <= d.t_early < d.t_late < d.duration or not 0 <= d.t_bias < d.duration:
+            raise ConfigError(f"config keys 'data.t_early', 'data.t_late', 'data.t_bias': need 0 <= t_early < "
+                              f"t_late < data.duration and 0 <= t_bias < data.duration, got {d.t_early:g}, "
+                              f"{d.t_late:g}, {d.t_bias:g} (duration {d.duration:g} ms)")
+    if d.task == "sequence":
+        if d.n_channels < 2:
+            raise ConfigError(f"config key 'data.n_channels': the sequence task needs >= 2 channels, got "
+                              f"{d.n_channels}")
+        if d.gap <= 0:
+            raise ConfigError(f"config key 'data.gap': must be > 0 ms, got {d.gap:g}")
+        last = 2.0 + d.gap * (d.n_channels - 1)        # datasets/sequence.py: first spike at 2 ms
+        if last >= d.duration:
+            raise ConfigError(f"config key 'data.gap': the last of {d.n_channels} input spikes {d.gap:g} ms apart "
+                              f"comes at {last:g} ms, outside the {d.duration:g} ms trial (data.duration)")
 
 
 def connection_names(m: ModelConfig) -> list[str]:
@@ -285,9 +333,13 @@ def from_dict(data: dict) -> RunConfig:
 def load(path: str | Path) -> RunConfig:
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not a text file (not UTF-8); a config is TOML text") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
     return from_dict(data)

@@ -20,6 +20,17 @@ class TrainedRun:
     net: Network
     params: dict[str, np.ndarray]
     datasets: tuple            # (train, validation, test)
+    unfinished: str | None     # e.g. "epoch 25 of 150": training stopped (or still runs) before its end
+
+
+def unfinished(run_dir: Path, cfg: RunConfig) -> str | None:
+    """None when training ended (results.json written), else how far it got, from metrics.jsonl."""
+    run_dir = Path(run_dir)
+    if (run_dir / "results.json").exists():
+        return None
+    path = run_dir / "metrics.jsonl"
+    done = sum(1 for line in path.read_text(errors="replace").splitlines() if line.strip()) if path.exists() else 0
+    return f"epoch {done} of {cfg.train.epochs}"
 
 
 def load_trained(run_dir: Path, datasets=None) -> TrainedRun:
@@ -36,8 +47,13 @@ def load_trained(run_dir: Path, datasets=None) -> TrainedRun:
     state = load_checkpoint(run_dir / "best.pt")["model"]
     params = {k: v.detach().cpu().numpy().astype(np.float64) if v.is_floating_point() else v.cpu().numpy()
               for k, v in state.items()}
-    expected = set(net.instantiate(cfg.seed))
-    missing = expected - set(params)
+    expected = net.instantiate(cfg.seed)
+    missing = set(expected) - set(params)
     if missing:
         raise RunError(f"{run_dir / 'best.pt'} does not match the run's network: missing {sorted(missing)}")
-    return TrainedRun(run_dir, cfg, net, params, datasets)
+    for key, value in expected.items():
+        if np.shape(value) != np.shape(params[key]) and not key.endswith(("pre_ind", "post_ind")):
+            raise RunError(f"{run_dir / 'best.pt'} does not match {run_dir / 'config.toml'}: {key!r} has shape "
+                           f"{np.shape(params[key])} in the checkpoint, {np.shape(value)} by the config (was "
+                           f"config.toml edited after training?)")
+    return TrainedRun(run_dir, cfg, net, params, datasets, unfinished(run_dir, cfg))

@@ -1,23 +1,69 @@
 """From a RunConfig to (train, validation, test) datasets and the network to train."""
 from __future__ import annotations
 
+import math
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ...datasets import sequences, yinyang_splits
 from ...datasets.augment import Augment
-from ...datasets.hsd import HSDDataset, speaker_split
-from ...errors import ConfigError
+from ...datasets.hsd import HSDDataset, hsd_file, speaker_split
+from ...errors import ConfigError, DataError
 from ...models import Normal, Uniform
 from ...models.architectures import Space, delay_network, delay_steps
 from .config import RunConfig, check_ranges
 from .structure import Candidates, candidates
 
 
+SAMPLE_BYTES = 256          # a generated (yinyang / sequence) sample while its set is drawn: points, events, labels
+
+
+def available_bytes() -> int | None:
+    """MemAvailable of /proc/meminfo (None where there is none)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def estimate_bytes(cfg: RunConfig, n_inputs: int | None = None, n_classes: int | None = None) -> dict[str, int]:
+    """A rough lower bound of the memory a run needs, by part: generated datasets; with the layer sizes also the
+    synapses (value, gradient, two Adam moments, 8 backward chunk sums) and the engine's per-step buffers."""
+    m, d, t = cfg.model, cfg.data, cfg.train
+    out = {"datasets": SAMPLE_BYTES * (d.n_train + d.n_val + d.n_test) if d.task in ("yinyang", "sequence") else 0}
+    if n_inputs is None:
+        return out
+    h = m.hidden
+    synapses = n_inputs * h[0] + sum(a * b for a, b in zip(h, h[1:])) + h[-1] * n_classes
+    synapses += sum(x * x for x in h) if m.recurrent else 0
+    item = 8 if t.dtype == "float64" else 4
+    out["synapses"] = synapses * (2 if m.max_delay_ms > 0 else 1) * 12 * item   # + 8 backward chunk sums
+    steps = math.ceil(d.duration / m.dt)
+    ring = 1 << (int(m.max_delay_ms / m.dt) + 3).bit_length()
+    out["engine buffers"] = 2 * 3 * ring * (sum(h) + n_classes) * 8 + 3 * t.batch_size * steps * n_classes * item
+    return out
+
+
+def check_memory(cfg: RunConfig, n_inputs: int | None = None, n_classes: int | None = None) -> None:
+    """Refuse, before allocating, a run that cannot fit in this machine's available memory."""
+    need, have = estimate_bytes(cfg, n_inputs, n_classes), available_bytes()
+    if have is None or sum(need.values()) <= 0.9 * have:
+        return
+    parts = ", ".join(f"{k} {v / 2 ** 30:.1f} GiB" for k, v in need.items() if v)
+    raise ConfigError(f"this run needs at least {sum(need.values()) / 2 ** 30:.1f} GiB of memory ({parts}), more "
+                      f"than the {have / 2 ** 30:.1f} GiB available; lower model.hidden, data.n_train/n_val/n_test, "
+                      f"model.max_delay_ms or train.batch_size")
+
+
 def make_datasets(cfg: RunConfig):
     d = cfg.data
+    check_memory(cfg)
     if d.task == "yinyang":
         return yinyang_splits(cfg.seed, d.n_train, d.n_val, d.n_test, t_early=d.t_early, t_late=d.t_late,
                               t_bias=d.t_bias, duration=d.duration)
@@ -35,6 +81,12 @@ def hsd_splits(cfg: RunConfig):
     d = cfg.data
     kind = "ssc" if d.task == "ssc" else "shd"
     opts = dict(pool=d.pool, duration=d.duration, cache=d.cache)
+    if d.task == "spoken-digits":
+        missing = [f for f in (hsd_file("shd", d.root, s) for s in ("train", "test")) if not f.exists()]
+        if missing:
+            raise DataError(f"{missing[0]}: file not found. The spoken digits are generated offline: `eventprop data "
+                            f"spoken-digits --out {d.root}` (needs espeak-ng), or point data.root at a folder "
+                            f"holding SHD/ in the SHD layout")
     full = HSDDataset(kind, d.root, "train", **opts)
     if kind == "ssc":
         train, val = full, HSDDataset(kind, d.root, "valid", **opts)
@@ -55,6 +107,11 @@ def hsd_splits(cfg: RunConfig):
     if d.cache:   # read everything once up front, with a progress bar on a terminal
         for ds in out:
             ds.load_all(quiet=not sys.stdout.isatty())
+        for ds in (out[0], out[2]):          # the training file (train + validation) and the test file
+            cut, total = ds.cut
+            if cut:
+                warnings.warn(f"data.duration = {d.duration:g} ms: {cut:,} of {total:,} input events "
+                              f"({100 * cut / total:.1f} %) of {ds.path.name} come later and are left out")
     return tuple(out)
 
 
@@ -114,6 +171,7 @@ def make_network(cfg: RunConfig, n_inputs: int, n_classes: int, dense: bool = Fa
     """The config's network; dense=True: the same with every structured connection dense (RigL's twin)."""
     m = cfg.model
     check_ranges(cfg)
+    check_memory(cfg, n_inputs, n_classes)
     sizes = {"input": n_inputs, **{f"hidden{k}": h for k, h in enumerate(m.hidden)}, "output": n_classes}
     sparse = {} if dense else {name: dict(pre=c.pre, post=c.post, weight=c.weight, delay=c.delays)
                                for name, c in make_candidates(cfg, n_inputs, n_classes).items()}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import sys
 import time
 import warnings
@@ -17,10 +16,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ...analysis import plot_training_curves
 from ...errors import EventpropError
+from ...files import append_line, remove_temporaries, write_atomic
 from .checkpoints import RunError, load_checkpoint, save_atomic
-from .config import RunConfig
+from .config import RunConfig, differences
 from .config import load as load_config
 from .distributed import Single, from_environment
+from .folders import check_new_run_dir, lock_run, unlock_run
+from .folders import create_run_dir as create_new_run_dir
 from ..engine.module import compile as compile_network
 from .structure import Rewirer
 from .tasks import make_candidates, make_datasets, make_network
@@ -35,47 +37,76 @@ def check_run_dir(out: Path, resume: bool, force: bool) -> RunConfig | None:
         if not (out / "config.toml").exists():
             raise RunError(f"cannot resume: {out} holds no run (no config.toml)")
         return load_config(out / "config.toml")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise RunError(f"run folder {out} already exists; use --resume to continue it or --force to replace it")
+    check_new_run_dir(out, force)
     return None
 
 
-def create_run_dir(out: Path, cfg: RunConfig) -> None:
-    """(Re)create the run folder and write the resolved config."""
-    out = Path(out)
+def create_run_dir(out: Path, cfg: RunConfig, force: bool = False) -> None:
+    """Create (with force: replace) the run folder, take its lock, write the resolved config."""
+    create_new_run_dir(out, force, "eventprop train")
     try:
-        if out.exists():
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
-        (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-        (out / "plots").mkdir(exist_ok=True)
-        cfg.dump(out / "config.toml")
-    except OSError as e:
-        raise RunError(f"cannot write to run folder {out}: {e.strerror}") from None
+        cfg.dump(Path(out) / "config.toml")
+    except BaseException:
+        unlock_run(out)
+        raise
+
+
+def open_run_dir(out: Path) -> RunConfig:
+    """Lock an existing run folder for resuming; its stored config."""
+    if not (Path(out) / "config.toml").exists():
+        raise RunError(f"cannot resume: {out} holds no run (no config.toml)")
+    lock_run(out, "eventprop train --resume")
+    try:
+        return load_config(Path(out) / "config.toml")
+    except BaseException:
+        unlock_run(out)
+        raise
 
 
 def prepare_run_dir(out: Path, cfg: RunConfig, resume: bool, force: bool) -> RunConfig:
-    """Create or reopen a run folder; returns the config to use (the stored one when resuming)."""
-    stored = check_run_dir(out, resume, force)
-    if stored is not None:
-        return stored
-    create_run_dir(out, cfg)
+    """Create or reopen (and lock) a run folder; returns the config to use (the stored one when resuming)."""
+    if resume:
+        return open_run_dir(out)
+    create_run_dir(out, cfg, force)
     return cfg
 
 
 def start_run(cfg: RunConfig | None, out: Path, resume: bool = False, force: bool = False, device: str = "cpu",
               dist_timeout: float = 300.0, **kwargs) -> "Trainer":
-    """A Trainer ready to fit: datasets, network and kernels are built BEFORE the run folder is created or
-    replaced, so a run that cannot start leaves nothing behind. cfg=None with resume: the stored config.
-    Under torchrun (WORLD_SIZE > 1) training is data-parallel (pipeline/distributed.py); rank 0 owns the folder."""
+    """A Trainer ready to fit, holding the run folder's lock (Trainer.close releases it; so does the process's end).
+    Datasets, network and kernels are built BEFORE a new run folder is created or replaced, so a run that cannot
+    start leaves nothing behind. cfg=None with resume: the stored config; a cfg given with resume must equal it. Under torchrun
+    (WORLD_SIZE > 1) training is data-parallel (pipeline/distributed.py); rank 0 owns the folder."""
     dist = from_environment(device, dist_timeout)
-    stored = _on_main(dist, lambda: check_run_dir(out, resume, force))
-    cfg = stored if resume else cfg
-    trainer = Trainer(cfg, out, device=device, dist=dist, **kwargs)
     if resume:
-        trainer.resume()
+        stored = _on_main(dist, lambda: open_run_dir(out))
+        if cfg is not None:
+            _on_main(dist, lambda: _same_config(out, cfg, stored))
+        cfg = stored
     else:
-        _on_main(dist, lambda: create_run_dir(out, cfg))
+        _on_main(dist, lambda: check_run_dir(out, resume, force))
+    try:
+        trainer = Trainer(cfg, out, device=device, dist=dist, **kwargs)
+        if resume:
+            trainer.resume()
+        else:
+            _on_main(dist, lambda: create_run_dir(out, cfg, force))
+    except BaseException:
+        if resume and dist.is_main:
+            unlock_run(out)
+        raise
     return trainer
+
+
+def _same_config(out: Path, given: RunConfig, stored: RunConfig) -> None:
+    diff = differences(stored, given)
+    if diff:
+        raise RunError(f"--resume continues {out} with its stored config.toml; the config given differs in "
+                       f"{_listed(diff)}. Resume without a config file, or start a new run")
+
+
+def _listed(diff: dict) -> str:
+    return ", ".join(f"{k} ({a!r} stored, {b!r} given)" for k, (a, b) in diff.items())
 
 
 def _on_main(dist, fn):
@@ -220,10 +251,20 @@ class Trainer:
         return {"epoch": self.epoch, "step": self.step, "best_val": self.best_val, "patience": self.patience,
                 "model": self.model.state_dict(), "optim": {k: o.state_dict() for k, o in self.optims.items()},
                 "rng": {"seed": self.cfg.seed, "torch": torch.get_rng_state()},
-                "structure": self.rewirer.state_dict() if self.rewirer else None}
+                "structure": self.rewirer.state_dict() if self.rewirer else None, "config": self.cfg.to_dict()}
+
+    def close(self) -> None:
+        """Release this process's lock on the run folder (taken by start_run / prepare_run_dir) and leave the
+        process group."""
+        if self.dist.is_main:
+            unlock_run(self.dir)
+        self.dist.close()
 
     def resume(self) -> None:
-        state = _on_main(self.dist, lambda: load_checkpoint(self.dir / "checkpoints" / "last.pt"))
+        """Continue from checkpoints/last.pt: the stored config must be the one the checkpoint ran with (train.epochs
+        may grow when the schedule is 'none'); metrics rows past the checkpoint and a torn last line (a crash
+        mid-append) are dropped, temporaries of a killed writer removed, each said on the console."""
+        state = _on_main(self.dist, lambda: self._reopen())
         try:
             self.model.load_state_dict(state["model"])
             for k, o in self.optims.items():
@@ -236,6 +277,50 @@ class Trainer:
         torch.set_rng_state(state["rng"]["torch"])
         if self.rewirer:
             self.rewirer.load_state_dict(state["structure"])
+        if self.dist.is_main:
+            print(f"resuming {self.dir} at epoch {self.epoch} of {self.cfg.train.epochs}", flush=True)
+
+    def _reopen(self) -> dict:
+        last = self.dir / "checkpoints" / "last.pt"
+        for tmp in remove_temporaries(self.dir):
+            print(f"removed {tmp} (left by a process killed while writing it)", flush=True)
+        state = load_checkpoint(last)
+        ran = state.get("config")
+        if ran is not None:
+            diff = differences(ran, self.cfg)
+            epochs = diff.pop("train.epochs", None)
+            if epochs is not None and self.cfg.train.schedule != "none":
+                diff["train.epochs"] = epochs          # the schedule spans the epochs: not the same run
+            if diff:
+                raise RunError(f"{self.dir / 'config.toml'} differs from the config that {last} ran with, in "
+                               f"{', '.join(f'{k} ({a!r} ran, {b!r} now)' for k, (a, b) in diff.items())}; "
+                               f"restore those values to resume, or start a new run")
+        self._trim_metrics(state["epoch"])
+        return state
+
+    def _trim_metrics(self, epoch: int) -> None:
+        """metrics.jsonl as of the checkpoint: rows 1..epoch, whole lines only."""
+        path = self.dir / "metrics.jsonl"
+        if not path.exists():
+            return
+        lines = path.read_text(errors="replace").splitlines()
+        rows, dropped = [], []
+        for k, line in enumerate(lines):
+            try:
+                row = json.loads(line)
+            except ValueError:
+                if k < len(lines) - 1:
+                    raise RunError(f"{path}: line {k + 1} is not JSON ({line[:60]!r}); the file is damaged") from None
+                dropped.append("a torn last line (a crash mid-write)")
+                continue
+            if row.get("epoch", 0) <= epoch:
+                rows.append(line)
+            else:
+                dropped.append(f"the row of epoch {row['epoch']}")
+        if dropped:
+            write_atomic(path, "".join(r + "\n" for r in rows))
+            print(f"{path}: dropped {', '.join(dropped)}; training goes on from the checkpoint of epoch {epoch}",
+                  flush=True)
 
     # ---- loop ---------------------------------------------------------------------------------------------
     def fit(self, stop_after: int | None = None) -> dict:
@@ -261,9 +346,9 @@ class Trainer:
                     cost = f"  cost {row['connection_cost']:.4g}" if "connection_cost" in row else ""
                     print(f"epoch {row['epoch']:3d}  loss {row['loss']:.4f}  train {100 * row['train_acc']:.1f}%  "
                           f"val {100 * row['val_acc']:.1f}%{cost}  {row['seconds']:.1f}s", flush=True)
-                with metrics_path.open("a") as f:
-                    f.write(json.dumps(_finite_or_null(row)) + "\n")
+                append_line(metrics_path, json.dumps(_finite_or_null(row)))
                 plot_training_curves(metrics_path, self.dir / "plots" / "training.png")
+                save_atomic(self._state(), self.dir / "checkpoints" / "last.pt")   # last: resume trims metrics to it
         best = _on_main(self.dist, lambda: load_checkpoint(self.dir / "best.pt"))
         self.model.load_state_dict(best["model"])
         summary = {"best_val_acc": self.best_val, "test_acc": self.evaluate(self.test_set), "epochs": self.epoch,
@@ -271,7 +356,7 @@ class Trainer:
                    "parameters": self.model.parameter_counts(), "train_seconds": None, "world_size": self.dist.world}
         if self.dist.is_main:
             summary["train_seconds"] = self._train_seconds()
-            (self.dir / "results.json").write_text(json.dumps(summary, indent=2))
+            write_atomic(self.dir / "results.json", json.dumps(summary, indent=2))
         return summary
 
     def _train_epoch(self, progress) -> dict:
@@ -339,8 +424,6 @@ class Trainer:
                             self.dir / "best.pt")
         else:
             self.patience += 1
-        if self.dist.is_main:
-            save_atomic(self._state(), self.dir / "checkpoints" / "last.pt")
         lrs = {k: o.param_groups[0]["lr"] for k, o in self.optims.items()}
         row = {"epoch": self.epoch, "loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1),
                "val_acc": val_acc, "spikes_per_neuron": spikes / max(seen, 1), "lr": lrs,
