@@ -206,31 +206,37 @@ def bench_cmd(run, samples, lava_samples, timeout):
         rep = bench(run, samples, lava_samples, timeout)
     except EventpropError as e:
         _fail(str(e))
-    table = Table(title=f"{run}: per sample ({rep['samples']} test samples, {rep['steps_per_sample']} steps = "
-                        f"{rep['model_time_ms']:g} ms of model time)")
+    table = Table(title=f"per sample: {rep['samples']} test samples, {rep['steps_per_sample']} steps "
+                        f"({rep['model_time_ms']:g} ms)")
     for col in ("layer", "spikes", "synaptic ops", "neuron updates"):
         table.add_column(col, justify="right")
     for name, layer in rep["ops"]["layers"].items():
         table.add_row(name, f"{layer['spikes']:.1f}", f"{layer['synaptic_ops']:.0f}", f"{layer['neuron_updates']:.0f}")
+    console.print(table)
     lava = f", Lava fixed_pt {rep['lava_ms_per_step']:.2f} ms/step" if "lava_ms_per_step" in rep else ""
     nb = rep["neurobench"]
-    table.caption = (f"energy {rep['ops']['energy_uj_per_sample']:.3f} uJ/sample ({rep['ops']['energy_model']}); "
-                     f"emulator {rep['emulator_ms_per_sample_batch1']:.2f} ms/sample at batch 1, "
-                     f"{rep['emulator_ms_per_sample_batched']:.3f} batched{lava}. NeuroBench (float net): footprint "
-                     f"{nb['footprint_bytes']:,} B, connection sparsity {nb['connection_sparsity']:.3f}, activation "
-                     f"sparsity {nb['activation_sparsity']:.4f}, Effective_ACs {nb['synaptic_operations']['Effective_ACs']:.0f},"
-                     f" Dense {nb['synaptic_operations']['Dense']:.3g} per sample")
-    console.print(table)
-    plat = Table(title="per sample, side by side")
-    for col in ("platform", "batch 1 ms", "batched ms", "energy uJ", "energy is"):
+    notes = [f"energy {rep['ops']['energy_uj_per_sample']:.3f} uJ/sample ({rep['ops']['energy_model']})",
+             f"emulator {rep['emulator_ms_per_sample_batch1']:.2f} ms/sample at batch 1, "
+             f"{rep['emulator_ms_per_sample_batched']:.3f} batched{lava}",
+             f"NeuroBench (float net): footprint {nb['footprint_bytes']:,} B, connection sparsity "
+             f"{nb['connection_sparsity']:.3f}, activation sparsity {nb['activation_sparsity']:.4f}, Effective_ACs "
+             f"{nb['synaptic_operations']['Effective_ACs']:.0f}, Dense {nb['synaptic_operations']['Dense']:.3g} "
+             f"per sample"]
+    plat = Table(title="per sample, side by side (Loihi 2: no chip here; its energy estimated from op counts)")
+    for col in ("platform", "batch 1 ms", "batched ms", "energy uJ", "energy"):
         plat.add_column(col, justify="right")
-    plat.add_row("Loihi 2", "- (no chip)", "-", f"{rep['ops']['energy_uj_per_sample']:.3f}", "estimated (op counts)")
-    plat.add_row("fixed-point emulator (CPU)", f"{rep['emulator_ms_per_sample_batch1']:.2f}",
+    plat.add_row("Loihi 2", "-", "-", f"{rep['ops']['energy_uj_per_sample']:.3f}", "estimated")
+    plat.add_row("emulator (CPU)", f"{rep['emulator_ms_per_sample_batch1']:.2f}",
                  f"{rep['emulator_ms_per_sample_batched']:.3f}", "-", "-")
     for h in rep["host"]:
         energy = "-" if h["energy_uj_per_sample"] is None else f"{h['energy_uj_per_sample']:.1f}"
-        plat.add_row(f"float model ({h['device']})", f"{h['ms_per_sample_batch1']:.2f}",
-                     f"{h['ms_per_sample_batched']:.3f}", energy, h["energy"])
+        kind, _, why = h["energy"].partition(":")
+        plat.add_row(f"float ({h['device']})", f"{h['ms_per_sample_batch1']:.2f}",
+                     f"{h['ms_per_sample_batched']:.3f}", energy, kind)
+        if why:
+            notes.append(f"float model ({h['device']}) energy {kind}:{why}")
+    for note in notes:
+        console.print(escape(note), soft_wrap=True)
     console.print(plat)
     console.print(f"wrote {run / 'loihi' / 'bench.json'}, {run / 'plots' / 'energy.png'} and "
                   f"{run / 'plots' / 'platforms.png'}")
