@@ -15,7 +15,8 @@ from sklearn.metrics import adjusted_mutual_info_score
 from .analysis.graphs import locality, modularity, small_world, strongest_graph
 from .analysis.layout import plot_layout
 from .analysis.moran import class_indicator_moran, knn_weights, moran_test
-from .analysis.receptive import max_moran, moran_grid, plot_fields, plot_moran_histogram, receptive_fields
+from .analysis.receptive import (delay_histogram, max_moran, moran_grid, output_fields, plot_fields,
+                                 plot_moran_histogram, receptive_fields, shuffle_marks)
 from .analysis.specialisation import class_preference
 from .errors import RunError
 from .files import write_atomic
@@ -73,52 +74,100 @@ def _edges(net, params):
     return [(c.source.name, c.target.name, *c.synapse_list(params)) for c in net.connections]
 
 
-def _receptive(net, initial, trained, permutations: int, n_fields: int, seed: int, plots: Path) -> dict:
-    """Per delayed connection: max-over-row-orders Moran's I of `n_fields` targets' receptive fields, initial vs
-    trained, two-sided Mann-Whitney U; for input connections (ordered channels) also the unpermuted I."""
+def _all_fields(c, params, marks: str) -> np.ndarray:
+    """Receptive fields of every target neuron of connection c: w (marks "weight") or sign(w) (marks "sign") at
+    each synapse's integer delay."""
+    pre, post, w = c.synapse_list(params)
+    d = np.asarray(c.rounded_delays(c.delays(lambda key: np.asarray(params[key])))).ravel()
+    return receptive_fields(pre, post, np.sign(w) if marks == "sign" else w, d, c.source.size,
+                            np.arange(c.target.size), c.max_delay_steps)
+
+
+def _selected(net, hidden: np.ndarray, params, targets, target: str) -> np.ndarray:
+    """The analysed fields: the `targets` among c's own (target "hidden"), or the output neurons' fields, every
+    hidden field summed through hid_out's weights (target "output", the paper's)."""
+    if target == "hidden":
+        return hidden[targets]
+    readout = net.connection("hid_out")
+    a, b, v = readout.synapse_list(params)
+    dense = np.zeros((readout.source.size, readout.target.size))
+    dense[a, b] = v
+    return output_fields(hidden, dense, targets)
+
+
+def _rf_connections(net, target: str) -> list:
+    """Delayed connections whose fields are analysed: all (target hidden), or the input connection of a network
+    whose first hidden layer feeds the output (target output)."""
+    delayed = [c for c in net.connections if c.max_delay_steps > 0]
+    if target == "hidden":
+        return delayed
+    names = {c.name for c in net.connections}
+    if "hid_out" not in names or net.connection("hid_out").source.name != "hidden0":
+        raise RunError("--rf-target output needs one hidden layer feeding the output (hid_out from hidden0)")
+    return [c for c in delayed if c.name == "in_hid"]
+
+
+def _receptive(net, initial, trained, permutations: int, n_fields: int, seed: int, plots: Path,
+               target: str = "hidden", marks: str = "weight") -> dict:
+    """Per analysed connection: max-over-row-orders Moran's I of `n_fields` receptive fields, initial vs trained and
+    trained vs a fill-preserving null (each field's marks shuffled over its own occupied cells; for output fields,
+    shuffled in every hidden field before the sum), two-sided Mann-Whitney U; the delay histogram initial and trained;
+    for input connections (ordered channels) also the unpermuted I."""
     out = {}
-    for c in net.connections:
-        if c.max_delay_steps == 0:
-            continue
+    for c in _rf_connections(net, target):
         rng = np.random.default_rng(seed)
-        targets = np.sort(rng.choice(c.target.size, min(n_fields, c.target.size), replace=False))
-        values, ordered, fields = {}, {}, {}
-        for name, params in (("initial", initial), ("trained", trained)):
-            pre, post, w = c.synapse_list(params)
-            d = np.asarray(c.rounded_delays(c.delays(lambda key: np.asarray(params[key])))).ravel()
-            fields[name] = receptive_fields(pre, post, w, d, c.source.size, targets, c.max_delay_steps)
-            values[name] = np.array([max_moran(rf, permutations, rng) for rf in fields[name]])
-            ordered[name] = float(np.nanmean(moran_grid(fields[name])))
+        pool = c.target.size if target == "hidden" else net.connection("hid_out").target.size
+        targets = np.sort(rng.choice(pool, min(n_fields, pool), replace=False))
+        hidden = {name: _all_fields(c, params, marks) for name, params in (("initial", initial), ("trained", trained))}
+        fields = {name: _selected(net, hidden[name], params, targets, target)
+                  for name, params in (("initial", initial), ("trained", trained))}
+        fields["null"] = _selected(net, shuffle_marks(hidden["trained"], rng), trained, targets, target)
+        values = {k: np.array([max_moran(rf, permutations, rng) for rf in f]) for k, f in fields.items()}
+        ordered = {k: float(np.nanmean(moran_grid(f))) for k, f in fields.items()}
         empty = {k: int(np.isnan(v).sum()) for k, v in values.items()}
         values = {k: v[np.isfinite(v)] for k, v in values.items()}
         if min(len(v) for v in values.values()) == 0:
             continue
         test = mannwhitneyu(values["trained"], values["initial"], alternative="two-sided")
-        out[c.name] = {"fields": len(targets), "row_permutations": permutations, "constant_fields_left_out": empty,
-                       "moran_initial": values["initial"].tolist(), "moran_trained": values["trained"].tolist(),
+        null = mannwhitneyu(values["trained"], values["null"], alternative="two-sided")
+        hist = {name: delay_histogram(np.asarray(c.rounded_delays(c.delays(
+            lambda key, p=params: np.asarray(p[key])))).ravel(), c.max_delay_steps)
+            for name, params in (("initial", initial), ("trained", trained))}
+        out[c.name] = {"target": target, "marks": marks, "fields": len(targets), "row_permutations": permutations,
+                       "constant_fields_left_out": empty, "moran_initial": values["initial"].tolist(),
+                       "moran_trained": values["trained"].tolist(), "moran_null": values["null"].tolist(),
                        "median_initial": float(np.median(values["initial"])),
                        "median_trained": float(np.median(values["trained"])),
-                       "mann_whitney_u": float(test.statistic), "p_value": float(test.pvalue)}
+                       "median_null": float(np.median(values["null"])),
+                       "mann_whitney_u": float(test.statistic), "p_value": float(test.pvalue),
+                       "null_mann_whitney_u": float(null.statistic), "null_p_value": float(null.pvalue),
+                       "delay_histogram": hist}
         if c.source.name == "input":
             out[c.name]["ordered_mean_initial"], out[c.name]["ordered_mean_trained"] = \
                 ordered["initial"], ordered["trained"]
-        plot_fields(fields["trained"][:4], [f"{c.target.name} {t}" for t in targets[:4]],
-                    plots / f"receptive_{c.name}.png", net.dt)
-        plot_moran_histogram({"initial": values["initial"], "trained": values["trained"]},
-                             plots / f"moran_{c.name}.png",
-                             f"{c.name}: U = {test.statistic:.0f}, p = {test.pvalue:.2g}")
+        who = c.target.name if target == "hidden" else "output"
+        plot_fields(fields["trained"][:4], [f"{who} {t}" for t in targets[:4]], plots / f"receptive_{c.name}.png",
+                    net.dt)
+        plot_moran_histogram(values, plots / f"moran_{c.name}.png",
+                             f"{c.name} ({target} fields): vs initial p = {test.pvalue:.2g}, vs null p = "
+                             f"{null.pvalue:.2g}")
     return out
 
 
 @writes_into_run("eventprop analyze")
 def analyze(run_dir: Path, density: float = 0.1, permutations: int = 999, k: int = 8, seed: int = 0,
-            datasets=None, rf_fields: int = 32, rf_permutations: int = 200) -> dict:
+            datasets=None, rf_fields: int = 32, rf_permutations: int = 200, rf_target: str = "hidden",
+            rf_marks: str = "weight") -> dict:
+    if rf_target not in ("hidden", "output") or rf_marks not in ("weight", "sign"):
+        raise RunError(f"--rf-target must be hidden or output and --rf-marks weight or sign, got {rf_target!r} and "
+                       f"{rf_marks!r}")
     if not 0 < density <= 1:
         raise RunError(f"--density must lie in (0, 1], got {density}")
     if min(permutations, k, rf_fields, rf_permutations) < 1:
         raise RunError(f"--permutations, --k, --rf-fields and --rf-permutations must be >= 1, got {permutations}, "
                        f"{k}, {rf_fields} and {rf_permutations}")
     run = load_trained(run_dir, datasets)
+    _rf_connections(run.net, rf_target)                  # refuses --rf-target output before the slow parts
     if k >= run.net.population("hidden0").size:
         raise RunError(f"--k must be below the first hidden layer's {run.net.population('hidden0').size} neurons "
                        f"(k nearest neighbours among them), got {k}")
@@ -157,6 +206,7 @@ def analyze(run_dir: Path, density: float = 0.1, permutations: int = 999, k: int
         plot_layout(positions, _edges(net, trained), plots / "layout_trained.png", "trained layout")
         plot_layout(positions, [], plots / "layout_preference.png", "hidden neurons by preferred class",
                     colour_by={"hidden0": np.where(active, spec["preference"], -1)})
-    report["receptive_fields"] = _receptive(net, initial, trained, rf_permutations, rf_fields, seed, plots)
+    report["receptive_fields"] = _receptive(net, initial, trained, rf_permutations, rf_fields, seed, plots,
+                                            rf_target, rf_marks)
     write_atomic(out_dir / "network.json", json.dumps(report, indent=2, default=float))
     return report

@@ -272,10 +272,16 @@ def _analysis_table(name: str, rep: dict) -> Table:
     if "community_class_ami" in sp:
         table.add_row("communities vs class preference (AMI)", "", _fmt(sp["community_class_ami"]))
     for conn, rf in rep["receptive_fields"].items():
-        table.add_row(f"{conn}: median max Moran's I of {rf['fields']} fields", _fmt(rf["median_initial"]),
+        table.add_row(f"{conn}: median max Moran's I of {rf['fields']} {rf['target']} fields ({rf['marks']})",
+                      _fmt(rf["median_initial"]),
                       _fmt(rf["median_trained"]))
         table.add_row(f"{conn}: Mann-Whitney trained vs initial", "",
                       f"U = {rf['mann_whitney_u']:.0f}, p = {rf['p_value']:.2g}")
+        table.add_row(f"{conn}: vs fill-preserving null (median {rf['median_null']:.3f})", "",
+                      f"U = {rf['null_mann_whitney_u']:.0f}, p = {rf['null_p_value']:.2g}")
+        h0, h1 = rf["delay_histogram"]["initial"], rf["delay_histogram"]["trained"]
+        table.add_row(f"{conn}: delays at the bounds 0 / max", f"{h0['share_at_0']:.2f} / {h0['share_at_max']:.2f}",
+                      f"{h1['share_at_0']:.2f} / {h1['share_at_max']:.2f}")
     table.caption = f"graph: {g1['scope']}, strongest {100 * g1['density']:g} % of |w|"
     return table
 
@@ -289,14 +295,19 @@ def _analysis_table(name: str, rep: dict) -> Table:
 @click.option("--rf-fields", type=int, default=32, show_default=True, help="receptive fields per delayed connection")
 @click.option("--rf-permutations", type=int, default=200, show_default=True,
               help="random row orders per receptive field (the paper: 2000)")
-def analyze(run, density, permutations, k, seed, rf_fields, rf_permutations):
+@click.option("--rf-target", type=click.Choice(["hidden", "output"]), default="hidden", show_default=True,
+              help="fields of the connection's own targets, or of the output neurons (hidden fields summed through "
+                   "hid_out's weights, the Frontiers 2024 paper's)")
+@click.option("--rf-marks", type=click.Choice(["weight", "sign"]), default="weight", show_default=True,
+              help="what a synapse places at its delay: its weight, or its sign (the paper's)")
+def analyze(run, density, permutations, k, seed, rf_fields, rf_permutations, rf_target, rf_marks):
     """Layouts, small-world and modularity, locality, class specialisation and receptive fields (Moran's I, trained
     vs initial) of RUN's trained network."""
     from .analyze import analyze as run_analysis
     try:
         with console.status("analysing (reference graphs, test-set spike counts, receptive-field permutations)"):
             rep = run_analysis(run, density, permutations, k, seed, rf_fields=rf_fields,
-                               rf_permutations=rf_permutations)
+                               rf_permutations=rf_permutations, rf_target=rf_target, rf_marks=rf_marks)
     except EventpropError as e:
         _fail(str(e))
     console.print(_analysis_table(str(run), rep))

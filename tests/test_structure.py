@@ -7,9 +7,11 @@ import json
 import numpy as np
 import pytest
 import torch
+from scipy.stats import mannwhitneyu
 
 from eventprop.analysis.moran import moran_i
-from eventprop.analysis.receptive import QUEEN, ROOK, max_moran, moran_grid, receptive_fields
+from eventprop.analysis.receptive import (QUEEN, ROOK, delay_histogram, max_moran, moran_grid, output_fields,
+                                          receptive_fields, shuffle_marks)
 from eventprop.errors import ConfigError
 from eventprop.pipeline.training import config as configs
 from eventprop.pipeline.engine.module import compile as compile_network
@@ -238,6 +240,38 @@ def test_receptive_fields_and_max_over_row_orders():
     assert max_moran(stripes, 200, rng) > moran_grid(stripes) + 0.2    # a row order that groups the rows exists
 
 
+def test_output_fields_are_hidden_fields_summed_through_the_readout():
+    # hidden 0: input 0 at delay 1 (+), input 2 at delay 0 (-); hidden 1: input 1 at delay 2 (+); marks = signs
+    pre, post, w, d = np.array([0, 2, 1]), np.array([0, 0, 1]), np.array([0.3, -2.0, 0.7]), np.array([1, 0, 2])
+    hidden = receptive_fields(pre, post, np.sign(w), d, 3, [0, 1], 2)
+    readout = np.array([[2.0, 0.0], [-1.0, 3.0]])                    # [hidden, output]
+    out = output_fields(hidden, readout, [0, 1])
+    want0, want1 = np.zeros((3, 3)), np.zeros((3, 3))
+    want0[0, 1], want0[2, 0], want0[1, 2] = 2.0, -2.0, -1.0           # 2 F_0 - F_1
+    want1[1, 2] = 3.0                                                  # 3 F_1
+    np.testing.assert_array_equal(out[0], want0)
+    np.testing.assert_array_equal(out[1], want1)
+
+
+def test_fill_preserving_null_tells_grouping_from_fill():
+    rng = np.random.default_rng(0)
+    fields = np.zeros((12, 20, 10))
+    fields[:, :10, :6], fields[:, 10:, :6] = 1.0, -1.0                 # E on top, I below, 60 % filled
+    null = shuffle_marks(fields, rng)
+    assert np.array_equal(null != 0, fields != 0)                      # the same occupied cells ...
+    assert np.array_equal(np.sort(null, axis=None), np.sort(fields, axis=None))   # ... and marks
+    grouped = [max_moran(f, 30, rng) for f in fields]
+    shuffled = [max_moran(f, 30, rng) for f in null]
+    assert min(grouped) > 0.3 > max(shuffled)                          # 0.42-0.80 vs 0.02-0.13
+    assert mannwhitneyu(grouped, shuffled).pvalue < 1e-4
+
+
+def test_delay_histogram_counts_the_bounds():
+    h = delay_histogram(np.array([0, 0, 3, 5, 5, 5, 2]), 5)
+    assert h["counts"] == [2, 0, 1, 1, 0, 3] and h["share_at_0"] == pytest.approx(2 / 7)
+    assert h["share_at_max"] == pytest.approx(3 / 7)
+
+
 def test_structured_run_analyze_deploy_parity(tmp_path):
     from click.testing import CliRunner
 
@@ -253,6 +287,13 @@ def test_structured_run_analyze_deploy_parity(tmp_path):
     rf = json.loads((run / "analysis" / "network.json").read_text())["receptive_fields"]["in_hid"]
     assert rf["fields"] == 6 and len(rf["moran_trained"]) == 6 - rf["constant_fields_left_out"]["trained"]
     assert (run / "plots" / "receptive_in_hid.png").stat().st_size > 0
+    r = invoke("analyze", run, "--permutations", "9", "--rf-fields", "6", "--rf-permutations", "20",
+               "--rf-target", "output", "--rf-marks", "sign")
+    assert r.exit_code == 0, r.output
+    rf = json.loads((run / "analysis" / "network.json").read_text())["receptive_fields"]["in_hid"]
+    assert rf["target"] == "output" and rf["marks"] == "sign" and rf["fields"] == 2       # the 2 output neurons
+    assert len(rf["moran_null"]) == 2 and 0 <= rf["null_p_value"] <= 1
+    assert sum(rf["delay_histogram"]["trained"]["counts"]) == 60                         # in_hid's 50 % of 5 x 24
     r = invoke("deploy", run, "--target", "lava-sim", "--samples", "4", "--long-delays", "relay")
     assert r.exit_code == 0, r.output
     dep = json.loads((run / "loihi" / "deploy.json").read_text())

@@ -80,3 +80,28 @@ def plot_moran_histogram(values: dict[str, np.ndarray], out_path: Path, title: s
     fig.tight_layout()
     save_figure(fig, out_path, dpi=110)
 
+
+def output_fields(hidden_fields: np.ndarray, hid_out: np.ndarray, targets) -> np.ndarray:
+    """The paper's output receptive fields: every hidden neuron's field [H, n_pre, D + 1] summed through the
+    hidden -> output weights W [H, O]: R_k = sum_j W[j, k] F_j, for k in `targets`."""
+    return np.tensordot(np.asarray(hid_out)[:, targets].T, hidden_fields, axes=1)
+
+
+def shuffle_marks(fields: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Fill-preserving null of [K, rows, cols] fields: each field's non-zero values permuted over its own occupied
+    cells (the same cells, counts and values; their arrangement random)."""
+    out = np.zeros_like(fields)
+    for k, field in enumerate(fields):
+        cells = np.flatnonzero(field)
+        out[k].flat[cells] = rng.permutation(field.flat[cells])
+    return out
+
+
+def delay_histogram(delay_steps: np.ndarray, max_delay: int) -> dict:
+    """Synapses per integer delay step, and the share at the bounds 0 and max_delay (delays piled there raise
+    Moran's I without any grouping of excitation and inhibition)."""
+    d = np.asarray(delay_steps, dtype=np.int64).ravel()
+    counts = np.bincount(np.clip(d, 0, max_delay), minlength=max_delay + 1)
+    n = max(d.size, 1)
+    return {"counts": counts.tolist(), "share_at_0": float(counts[0] / n),
+            "share_at_max": float(counts[max_delay] / n) if max_delay > 0 else 0.0}
