@@ -2,7 +2,10 @@
 
 /layer/<i>/type (input | dense | dense_rec), shape, weight [N_out, N_in], delay [N_out, N_in], weight_rec,
 delay_rec, neuron/{type=CUBA, iDecay, vDecay, vThMant, refDelay, gradedSpike}. Delays are written as trained
-(they may exceed 62; netx clamps them, our reader keeps them). eventprop's own facts (names, dt, float scales,
+(they may exceed 62; netx clamps them, our reader keeps them); an all-zero delay matrix is left out (absent means 0
+to both readers), because lava-dl 0.6.0 builds its delay synapses, and mishandles recurrent layers, whenever a
+`delay` dataset exists. netx_compatible (a root attribute) is true only where netx_notes finds nothing that netx
+runs differently; tests/test_loihi_netx.py runs every kind of file through netx to hold that claim. eventprop's own facts (names, dt, float scales,
 readout reductions) go to the attribute `eventprop` of the root as JSON; files without it (written by other
 tools) are read with generic names and unit scale.
 """
@@ -60,8 +63,12 @@ def netx_notes(fx: FxNetwork) -> list[str]:
     if longest > NETX_MAX_DELAY:
         notes.append(f"delays up to {longest} steps: netx clamps them to {NETX_MAX_DELAY}; eventprop reads them as "
                      f"stored and realises them with relay neurons (--long-delays relay) or clips them (clip)")
-    if any(j.source == j.target and j.delay.any() for j in fx.projections):
-        notes.append("recurrent delays (layer/<i>/delay_rec): an eventprop extension; netx's RecurrentDense has none")
+    for pop, ff, rec in _chain(fx):
+        if rec is not None and (ff.delay.any() or rec.delay.any()):
+            notes.append(f"recurrent layer {pop.name!r} with delays: lava-dl 0.6.0's RecurrentDense then drops the "
+                         f"weight exponent and applies the feed-forward delays to the recurrent synapses (or refuses "
+                         f"the file when the shapes differ), and it has no recurrent delays (delay_rec is an "
+                         f"eventprop extension); eventprop reads the file as written")
     return notes
 
 
@@ -83,10 +90,12 @@ def write_netx(fx: FxNetwork, path: Path) -> list[str]:
                 g["type"] = np.bytes_("dense_rec" if rec else "dense")
                 g["shape"] = np.array([pop.size])
                 g["weight"] = ff.matrix(n_prev, pop.size)
-                g["delay"] = ff.matrix(n_prev, pop.size, ff.delay)
+                if ff.delay.any():              # absent = 0: netx then builds plain (Recurrent)Dense synapses
+                    g["delay"] = ff.matrix(n_prev, pop.size, ff.delay)
                 if rec:
                     g["weight_rec"] = rec.matrix(pop.size, pop.size)
-                    g["delay_rec"] = rec.matrix(pop.size, pop.size, rec.delay)
+                    if rec.delay.any():
+                        g["delay_rec"] = rec.matrix(pop.size, pop.size, rec.delay)
                 n = g.create_group("neuron")
                 n["type"] = np.bytes_("CUBA")
                 n["iDecay"], n["vDecay"], n["vThMant"] = pop.du + 1, pop.dv, pop.vth
