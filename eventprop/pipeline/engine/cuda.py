@@ -36,7 +36,7 @@ class CudaEngine:
     """Generated forward/backward CUDA kernels of one network; one thread block per sample."""
 
     def __init__(self, net, block: int | None = None, shared_budget: int = numba_cuda.SHARED_BUDGET):
-        self.plan = make_plan(net)
+        self.plan = make_plan(net, pow2=True)      # ring and history rows wrapped by a mask, as the CPU's
         self.shared_budget = shared_budget
         self.device = cuda_device()
         largest = max(p.size for p in self.plan.stateful)

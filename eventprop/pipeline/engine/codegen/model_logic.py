@@ -29,7 +29,7 @@ Trial end: G(s) = 0 for arrivals at s >= T (they never act), so D(T) = -G(T - 1)
 A spike record holds, besides step and neuron: gb = f / (U - V_prev), ga = (1 - f) / (U - V_prev) and
 q = (1 - alpha) I_t. D(s) for s = t + 1 uses Lambda_U(t) before the jumps of step t (those jumps need D first).
 State arrays are named V_k, insyn_g, ring_g (forward) and lamV_k (Lambda_V, then Lambda_U), pend_k (P), lamS_g (G),
-histG_g, histD_g (rings of G and D, indexed by step modulo hist_len; or one hist_g[., ., 2], GroupPlan.hist) in every
+histG_g, histD_g (rings of G and D, indexed by step modulo hist_len, GroupPlan.hist_row; or one hist_g[., ., 2], GroupPlan.hist) in every
 backend; where they live is the emitter's choice. Each function returns one expression or the statements for one
 neuron `j` (or spiking `i`).
 """
@@ -51,7 +51,7 @@ def neuron_update(plan: KernelPlan, pop: PopPlan) -> list[str]:
     equations; V_k[j] still holds V_{t-1} afterwards (the emitter stores v)."""
     lines = []
     for g in pop.groups:
-        slot = f"t % {plan.groups[g].ring_len}"
+        slot = plan.groups[g].ring_row("t")
         lines += [f"insyn_{g}[j] += ring_{g}[{slot}, j]", f"ring_{g}[{slot}, j] = 0.0"]
     lines += [f"isyn = {synaptic_current(plan, pop, 'insyn_{g}', 'j')}",
               f"v = {pop.eq.membrane(f'V_{pop.index}[j]', 'isyn')}"]
@@ -73,18 +73,17 @@ def adjoint_step(plan: KernelPlan, pop: PopPlan, t: str, grad_v: str | None) -> 
     lines += pop.eq.adjoint_hold(k)
     for g in pop.groups:
         gp = plan.groups[g]
-        L = gp.hist_len
         lines += [f"gn = {lit(gp.c)} * lv + {lit(gp.beta)} * lamS_{g}[j]",
-                  f"{gp.hist('D', f'({t} + 1) % {L}', 'j')} = 0.5 * ({lit(1.0 - gp.beta)} * "
-                  f"({gp.hist('G', f'({t} + 2) % {L}', 'j')} + lamS_{g}[j]) - {lit(gp.c)} * (lamV_{k}[j] + lv))",
-                  f"{gp.hist('G', f'{t} % {L}', 'j')} = gn", f"lamS_{g}[j] = gn"]
+                  f"{gp.hist('D', gp.hist_row(f'{t} + 1'), 'j')} = 0.5 * ({lit(1.0 - gp.beta)} * "
+                  f"({gp.hist('G', gp.hist_row(f'{t} + 2'), 'j')} + lamS_{g}[j]) - {lit(gp.c)} * (lamV_{k}[j] + lv))",
+                  f"{gp.hist('G', gp.hist_row(t), 'j')} = gn", f"lamS_{g}[j] = gn"]
     lines.append(f"lamV_{k}[j] = lv")
     return lines
 
 
 def arrival(plan: KernelPlan, group: GroupPlan, arrival_step: str, j: str, slot: str | None = None) -> tuple[str, str]:
     """(G, D) at an arrival step of target neuron j (`slot`: the history row, when the emitter computed it)."""
-    slot = slot or f"({arrival_step}) % {group.hist_len}"
+    slot = slot or group.hist_row(arrival_step)
     return group.hist("G", slot, j), group.hist("D", slot, j)
 
 
@@ -97,6 +96,6 @@ def spike_jump(plan: KernelPlan, pop: PopPlan, t: str, rho_syn: str, rec: str, g
     for g in pop.groups:
         gp = plan.groups[g]
         lines += [f"lamS_{g}[i] += {lit(gp.c)} * (lu - lamV_{k}[i])",
-                  f"{gp.hist('G', f'{t} % {gp.hist_len}', 'i')} = lamS_{g}[i]"]
+                  f"{gp.hist('G', gp.hist_row(t), 'i')} = lamS_{g}[i]"]
     lines.append(f"lamV_{k}[i] = lu")
     return lines

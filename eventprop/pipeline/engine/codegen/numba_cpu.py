@@ -93,7 +93,7 @@ def emit_forward(plan: KernelPlan, w: CodeWriter):
                         w(f"ev_{k} += 1")
                 # 4. propagate this step's spikes into the targets' ring buffers (row of step t + 1: sb_g)
                 for g in plan.groups:
-                    w(f"sb_{g.index} = (t + 1) % {g.ring_len}")
+                    w(f"sb_{g.index} = {g.ring_row('t + 1')}")
                 for c in plan.conns:
                     src = plan.pops[c.source]
                     g = plan.groups[c.group]
@@ -166,7 +166,7 @@ def emit_backward(plan: KernelPlan, w: CodeWriter):
                     # 2. spikes emitted at step t: gradients of their synapses (history row of step t + 1: hb_g),
                     #    then the spike-time terms
                     for g in plan.groups:
-                        w(f"hb_{g.index} = (t + 1) % {g.hist_len}")
+                        w(f"hb_{g.index} = {g.hist_row('t + 1')}")
                     for p in plan.lifs:
                         k = p.index
                         with w.block(f"while q_{k} >= 0 and spk_step_{k}[b, q_{k}] == t:"):

@@ -207,13 +207,13 @@ def _emit_propagate(w: CodeWriter, plan: KernelPlan, c: ConnPlan, nt: int):
         with w.block(f"for e in {spikes}:"):
             w(f"i = {source}")
             with w.block(f"for s in range(row_{c.index}[i] + tid, row_{c.index}[i + 1], {nt}):"):
-                slot = f"(t + 1 + d_{c.index}[s]) % {g.ring_len}" if c.delayed else f"(t + 1) % {g.ring_len}"
+                slot = g.ring_row(f"t + 1 + d_{c.index}[s]" if c.delayed else "t + 1")
                 w(f"cuda.atomic.add(ring_{g.index}, ({slot}, post_{c.index}[s]), w_{c.index}[s])")
         return
     with w.block(f"for j in range(tid, {c.n_post}, {nt}):"):
         with w.block(f"for e in {spikes}:"):
             w(f"i = {source}")
-            slot = f"(t + 1 + d_{c.index}[i, j]) % {g.ring_len}" if c.delayed else f"(t + 1) % {g.ring_len}"
+            slot = g.ring_row(f"t + 1 + d_{c.index}[i, j]" if c.delayed else "t + 1")
             w(f"ring_{g.index}[{slot}, j] += w_{c.index}[i, j]")
 
 

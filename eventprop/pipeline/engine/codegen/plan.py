@@ -46,7 +46,7 @@ class GroupPlan:
     iscale: float             # (tau_s / dt) (1 - beta): inSyn -> interval-average current
     c: float                  # (1 - alpha) IScale: dU_t / d inSyn_t (the adjoint's coupling G <- c Lambda_U + beta G)
     max_delay: int            # the longest delay (steps) of its connections
-    pow2: bool = False        # round ring and history lengths up to powers of two (wrap by a mask, CPU emitter)
+    pow2: bool = False        # round ring and history lengths up to powers of two (rows wrapped by a mask)
     paired: bool = False      # G and D histories in one [hist_len, N, 2] array (one cache line per arrival read)
     conns: list[int] = field(default_factory=list)
 
@@ -55,6 +55,17 @@ class GroupPlan:
         if self.paired:
             return f"hist_{self.index}[{row}, {col}, {'GD'.index(which)}]"
         return f"hist{which}_{self.index}[{row}, {col}]"
+
+    def ring_row(self, step: str) -> str:
+        """Ring row of a non-negative step expression: a mask when the lengths are powers of two, else modulo."""
+        return self._wrap(step, self.ring_len)
+
+    def hist_row(self, step: str) -> str:
+        """History row of a non-negative step expression (as ring_row)."""
+        return self._wrap(step, self.hist_len)
+
+    def _wrap(self, step: str, length: int) -> str:
+        return f"({step}) & {length - 1}" if self.pow2 else f"({step}) % {length}"
 
     def _length(self, n: int) -> int:
         return 1 << (n - 1).bit_length() if self.pow2 else n
