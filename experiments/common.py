@@ -15,15 +15,24 @@ RUNS = ROOT / "runs" / "experiments"
 
 
 def run(cfg, out: Path, seed: int, epochs: int | None, analysis: dict | None = None) -> dict:
-    """Train (unless out/results.json exists) and, with `analysis` (keyword arguments of eventprop.analyze),
-    analyse (unless done); returns results.json with the analysis report under "analysis"."""
+    """Train (unless out/results.json exists; an interrupted run is resumed from its checkpoint) and, with
+    `analysis` (keyword arguments of eventprop.analyze), analyse (unless done); returns results.json with the
+    analysis report under "analysis"."""
     cfg = configs.from_dict(cfg.to_dict())
     cfg.seed = seed
     if epochs is not None:
         cfg.train.epochs = epochs
+    diff = configs.differences(configs.load(out / "config.toml"), cfg) if (out / "config.toml").exists() else {}
+    if diff:
+        raise SystemExit(f"{out} was trained with another config ({diff}); move it away to train this one")
     if not (out / "results.json").exists():
         print(f"--- {out.relative_to(RUNS)}", flush=True)
-        start_run(cfg, out, force=True, quiet=True).fit()
+        resume = (out / "checkpoints" / "last.pt").exists()
+        trainer = start_run(None if resume else cfg, out, resume=resume, force=not resume, quiet=True)
+        try:
+            trainer.fit()
+        finally:
+            trainer.close()
     res = json.loads((out / "results.json").read_text())
     if analysis is not None:
         if not (out / "analysis" / "network.json").exists():

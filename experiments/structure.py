@@ -6,16 +6,23 @@
             starts with the same expected drive as in the dense net.
   moran:    receptive-field Moran's I (max over row orders), trained vs initial, Mann-Whitney U, for the dense delay
             net (the spatial digits suite's free-delays run) and the ablation's 87.5 % DEEP R + RigL + Dale delay net.
+  frontiers: the paper's protocol (preset frontiers-digits: both layers sparse, L1 0.01, Dale 50/50, RigL every step)
+            {fixed structure, learned structure, learned structure + Dale} x {fixed, learned delays} per sparsity, a
+            dense reference with the same epoch budget; paired tests over seeds; the output receptive fields' Moran's
+            I (signs, max over row orders) against the fill-preserving null and the initial fields, dense vs sparse.
 
     python experiments/structure.py ablation --seeds 0,1 --epochs 20 --sparsities 0.75,0.9375
     python experiments/structure.py moran --seeds 0 --epochs 20
+    python experiments/structure.py frontiers --seeds 0,1,2,3,4 --epochs 30 --sparsities 0.875,0.9375,0.984375
 """
 from __future__ import annotations
 
 import argparse
 import json
 
+import numpy as np
 from common import ROOT, RUNS, markdown, mean_sd, params_cell, run
+from scipy.stats import mannwhitneyu, ttest_rel, wilcoxon
 
 from eventprop.pipeline.training import config as configs
 
@@ -33,16 +40,133 @@ def model(sparsity: float, learned_structure: bool, learned_delays: bool):
     return cfg
 
 
+ARMS = {"fixed structure": ("fixed", False), "learned structure": ("deep_r+rigl", False),
+        "learned structure + Dale": ("deep_r+rigl", True)}
+
+
+def frontiers_model(sparsity: float, arm: str | None, learned_delays: bool):
+    """The frontiers-digits preset at `sparsity` (0: the dense reference) for one structure arm."""
+    cfg = configs.preset("frontiers-digits")
+    cfg.model.learn_delays = learned_delays
+    base = configs.preset("spoken-digits").model            # its weights, scaled to the same expected drive
+    cfg.model.w_in = [base.w_in[0] / (1 - sparsity), base.w_in[1] / (1 - sparsity)]
+    cfg.model.w_out = [base.w_out[0], base.w_out[1] / (1 - sparsity)]
+    if sparsity == 0:
+        cfg.structure = type(cfg.structure)()
+        return cfg
+    cfg.structure.sparsity = sparsity
+    cfg.structure.method, cfg.structure.dale = ARMS[arm]
+    return cfg
+
+
+def paired(a: list[float], b: list[float]) -> str:
+    """mean difference a - b in points, with the paired t-test and Wilcoxon signed-rank p-values."""
+    d = 100 * (np.array(a) - np.array(b))
+    if len(d) < 2:
+        return f"{d.mean():+.1f}" if len(d) else "-"
+    if not np.any(d != 0):
+        return "+0.0 (identical in every seed)"
+    t = ttest_rel(a, b).pvalue
+    w = wilcoxon(a, b).pvalue
+    return f"{d.mean():+.1f} +- {d.std(ddof=1):.1f} (t p = {t:.2g}, W p = {w:.2g})"
+
+
+def frontiers(seeds, epochs, sparsities) -> tuple[dict, str]:
+    analysis = dict(permutations=9, rf_fields=20, rf_permutations=2000, rf_target="output", rf_marks="sign")
+    acc, rows, table = {}, {}, []
+    variants = [(0.0, None, d) for d in (False, True)] + [(sp, arm, d) for sp in sparsities for arm in ARMS
+                                                           for d in (False, True)]
+    name = {v: (f"dense-{'learned' if v[2] else 'fixed'}_delays" if v[0] == 0 else
+                f"s{v[0]:g}-{v[1].replace(' + ', '_').replace(' ', '_')}-{'learned' if v[2] else 'fixed'}_delays")
+            for v in variants}
+    folder = RUNS / "frontiers"
+    for s in seeds:                              # seed-major: an interrupted sweep leaves whole seeds behind
+        for v in variants:
+            moran = v[2] and (v[0] == 0 or (v[1] == "learned structure + Dale" and v[0] == min(sparsities)))
+            run(frontiers_model(*v), folder / f"{name[v]}-s{s}", s, epochs, analysis if moran else None)
+    for v in variants:
+        res = [run(frontiers_model(*v), folder / f"{name[v]}-s{s}", s, epochs) for s in seeds]
+        rows[name[v]] = res
+        acc[v] = [r["test_acc"] for r in res]
+        table.append([f"{100 * v[0]:g} %", v[1] or "dense", "learned" if v[2] else "fixed", str(len(res)),
+                      mean_sd(acc[v], 100), params_cell(res[0]["parameters"])])
+    text = markdown(["sparsity", "structure", "delays", "seeds", "test %", "trained parameters"], table)
+    claims = []
+    for sp in sparsities:
+        fixed_fixed = acc[(sp, "fixed structure", False)]
+        claims.append([f"{100 * sp:g} %", paired(acc[(sp, "learned structure + Dale", False)], fixed_fixed),
+                       paired(acc[(sp, "learned structure", False)], fixed_fixed),
+                       paired(acc[(sp, "learned structure + Dale", False)], acc[(sp, "fixed structure", True)]),
+                       paired(acc[(sp, "learned structure + Dale", True)],
+                              acc[(sp, "learned structure + Dale", False)])])
+    text += "\n\nPaired differences over seeds (points):\n\n" + markdown(
+        ["sparsity", "learned structure + Dale vs fixed structure (fixed delays)",
+         "learned structure vs fixed structure (fixed delays)",
+         "learned structure + Dale, fixed delays vs fixed structure, learned delays",
+         "learned delays added to learned structure + Dale"], claims)
+    fields = []
+    for label, v in (("dense", (0.0, None, True)),
+                     (f"{100 * min(sparsities):g} % DEEP R + RigL + Dale", (min(sparsities), "learned structure + Dale",
+                                                                            True))):
+        res = [run(frontiers_model(*v), folder / f"{name[v]}-s{s}", s, epochs, analysis) for s in seeds]
+        rf = [r["analysis"]["receptive_fields"]["in_hid"] for r in res]
+        pool = {k: sum((x[f"moran_{k}"] for x in rf), []) for k in ("initial", "trained", "null")}
+        vs_null = mannwhitneyu(pool["trained"], pool["null"], alternative="two-sided")
+        vs_init = mannwhitneyu(pool["trained"], pool["initial"], alternative="two-sided")
+        hist = [x["delay_histogram"]["trained"] for x in rf]
+        bounds = np.mean([h["share_at_0"] + h["share_at_max"] for h in hist])
+        fields.append([label, str(len(pool["trained"])), f"{np.median(pool['initial']):.3f}",
+                       f"{np.median(pool['trained']):.3f}", f"{np.median(pool['null']):.3f}",
+                       f"U = {vs_init.statistic:.0f}, p = {vs_init.pvalue:.2g}",
+                       f"U = {vs_null.statistic:.0f}, p = {vs_null.pvalue:.2g}", f"{100 * bounds:.1f} %"])
+        rows[f"moran {label}"] = {"pooled": pool}
+    text += "\n\nOutput receptive fields (sign marks, max Moran's I over 2000 row orders), pooled over seeds:\n\n" + \
+        markdown(["model", "fields", "median initial", "median trained", "median null", "trained vs initial",
+                  "trained vs fill-preserving null", "input delays at 0 or max"], fields)
+    _plot_frontiers(acc, sparsities, rows, ROOT / "experiments" / "results" / "structure_frontiers.png")
+    return rows, text
+
+
+def _plot_frontiers(acc: dict, sparsities, rows: dict, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from eventprop.files import save_figure
+    fig, (ax, ax_m) = plt.subplots(1, 2, figsize=(11, 4))
+    for arm in ARMS:
+        for delays, style in ((False, "--"), (True, "-")):
+            y = [100 * np.mean(acc[(sp, arm, delays)]) for sp in sparsities]
+            e = [100 * np.std(acc[(sp, arm, delays)], ddof=1) if len(acc[(sp, arm, delays)]) > 1 else 0
+                 for sp in sparsities]
+            ax.errorbar([100 * sp for sp in sparsities], y, e, ls=style, marker="o", capsize=3,
+                        label=f"{arm}, {'learned' if delays else 'fixed'} delays")
+    for delays, colour in ((False, "grey"), (True, "black")):
+        ax.axhline(100 * np.mean(acc[(0.0, None, delays)]), color=colour, lw=0.8,
+                   label=f"dense, {'learned' if delays else 'fixed'} delays")
+    ax.set(xlabel="sparsity (%)", ylabel="test accuracy (%), mean +- sd over seeds", title="accuracy vs sparsity")
+    ax.legend(fontsize=6)
+    for key in [k for k in rows if k.startswith("moran ")]:
+        pool = rows[key]["pooled"]
+        for kind, style in (("trained", "-"), ("null", ":")):
+            ax_m.hist(pool[kind], bins=20, histtype="step", ls=style, label=f"{key[6:]}: {kind}")
+    ax_m.set(xlabel="max Moran's I of an output field", ylabel="fields", title="output fields vs fill-preserving null")
+    ax_m.legend(fontsize=6)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("suite", choices=("ablation", "moran"))
+    ap.add_argument("suite", choices=("ablation", "moran", "frontiers"))
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--sparsities", default="0.5,0.75,0.875,0.9375")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     rows, table = {}, []
-    if args.suite == "ablation":
+    if args.suite == "frontiers":
+        rows, text = frontiers(seeds, args.epochs, [float(x) for x in args.sparsities.split(",")])
+    elif args.suite == "ablation":
         variants = [(sp, structure, delays) for sp in [float(x) for x in args.sparsities.split(",")]
                     for structure in (False, True) for delays in (False, True)]
         name = {v: f"s{v[0]:g}-{'learned' if v[1] else 'fixed'}_structure-{'learned' if v[2] else 'fixed'}_delays"
@@ -70,7 +194,8 @@ def main():
                 table.append([name, str(s), f"{100 * r['test_acc']:.1f}", f"{rf['median_initial']:.3f}",
                               f"{rf['median_trained']:.3f}", f"{rf['mann_whitney_u']:.0f}", f"{rf['p_value']:.2g}"])
         header = ["model", "seed", "test %", "median max I initial", "median max I trained", "Mann-Whitney U", "p"]
-    text = markdown(header, table)
+    if args.suite != "frontiers":
+        text = markdown(header, table)
     out = ROOT / "experiments" / "results" / f"structure_{args.suite}"
     out.with_suffix(".json").write_text(json.dumps(rows, indent=2, default=str))
     out.with_suffix(".md").write_text(text + "\n")

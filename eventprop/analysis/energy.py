@@ -54,7 +54,8 @@ def plot_platforms(report: dict, out_path: Path) -> None:
     for i, (k, v) in enumerate(zip(kinds, energy)):
         ax_e.annotate(k, (i, v or (min(shown) if shown else 1)), ha="center", va="bottom", fontsize=7,
                       xytext=(0, 2), textcoords="offset points")
-    ax_e.set(ylabel="uJ per sample" + (" (log)" if len(shown) > 1 else ""), yscale="log" if len(shown) > 1 else "linear",
+    log = len(shown) > 1
+    ax_e.set(ylabel="uJ per sample" + (" (log)" if log else ""), yscale="log" if log else "linear",
              title="energy per sample")
     for ax in (ax_t, ax_e):
         ax.set_xticks(x)

@@ -75,8 +75,8 @@ def start_run(cfg: RunConfig | None, out: Path, resume: bool = False, force: boo
               dist_timeout: float = 300.0, **kwargs) -> "Trainer":
     """A Trainer ready to fit, holding the run folder's lock (Trainer.close releases it; so does the process's end).
     Datasets, network and kernels are built BEFORE a new run folder is created or replaced, so a run that cannot
-    start leaves nothing behind. cfg=None with resume: the stored config; a cfg given with resume must equal it. Under torchrun
-    (WORLD_SIZE > 1) training is data-parallel (pipeline/distributed.py); rank 0 owns the folder."""
+    start leaves nothing behind. cfg=None with resume: the stored config; a cfg given with resume must equal it.
+    Under torchrun (WORLD_SIZE > 1) training is data-parallel (pipeline/distributed.py); rank 0 owns the folder."""
     dist = from_environment(device, dist_timeout)
     if resume:
         stored = _on_main(dist, lambda: open_run_dir(out))
