@@ -13,10 +13,12 @@ from scipy.stats import mannwhitneyu
 from sklearn.metrics import adjusted_mutual_info_score
 
 from .analysis.graphs import locality, modularity, small_world, strongest_graph
-from .analysis.layout import plot_layout
+from .analysis.layout import plot_channel_map, plot_layout
 from .analysis.moran import class_indicator_moran, knn_weights, moran_test
 from .analysis.receptive import (delay_histogram, max_moran, moran_grid, output_fields, plot_fields,
                                  plot_moran_histogram, receptive_fields, shuffle_marks)
+from .analysis.space_as_time import (clustering_ratio, layout_diameter, mantel, modularity_with_nulls,
+                                      preferred_positions, wiring_efficiency)
 from .analysis.specialisation import class_preference
 from .errors import RunError
 from .files import write_atomic
@@ -56,6 +58,44 @@ def _locality(net, params, k):
         if c.spatial and not c.sparse:
             pos = {p: np.asarray(params[f"{p}.position"]) for p in (c.source.name, c.target.name)}
             out[c.name] = locality(params[f"{c.name}.weight"], c.distances(pos[c.source.name], pos[c.target.name]), k)
+    return out
+
+
+def _dense(c, params) -> np.ndarray:
+    pre, post, w = c.synapse_list(params)
+    out = np.zeros((c.source.size, c.target.size))
+    out[pre, post] = w
+    return out
+
+
+def _space_as_time(net, params, active: np.ndarray, permutations: int, seed: int) -> dict:
+    """The Space-as-Time paper's measures: on the recurrent hidden connection the clustering ratio against weight
+    shuffles, directed Louvain modularity against weight- and row-shuffled nulls, and (spatial) the wiring
+    efficiency over all and over the active neurons; with positioned hidden neurons, the input channels' preferred
+    positions and the Mantel test of channel distance against preferred-position distance."""
+    out = {}
+    rec = next((c for c in net.connections if c.recurrent and c.source.name == "hidden0"), None)
+    hid = net.population("hidden0")
+    positions = np.asarray(params["hidden0.position"]) if hid.position is not None else None
+    if rec is not None:
+        w = _dense(rec, params)
+        out["recurrent"] = {"connection": rec.name, "clustering": clustering_ratio(w, seed=seed),
+                            "modularity": modularity_with_nulls(w, seed=seed)}
+        if rec.spatial and positions is not None:
+            dist = rec.distances(positions, positions)
+            on = np.flatnonzero(active)
+            out["recurrent"]["wiring_efficiency"] = wiring_efficiency(w, dist)
+            out["recurrent"]["wiring_efficiency_active"] = wiring_efficiency(w[np.ix_(on, on)], dist[np.ix_(on, on)]) \
+                if on.size > 1 else None
+            out["recurrent"]["active_neurons"] = int(on.size)
+    first = next((c for c in net.connections if c.source.name == "input" and c.target.name == "hidden0"), None)
+    if positions is not None and first is not None and first.source.size > 2:
+        pref = preferred_positions(_dense(first, params), positions)
+        ok = np.flatnonzero(np.isfinite(pref).all(1))
+        channels = np.abs(ok[:, None] - ok[None, :]).astype(float)
+        places = np.sqrt(((pref[ok][:, None] - pref[ok][None]) ** 2).sum(-1))
+        out["channel_map"] = {"preferred_positions": pref.tolist(), "layout_diameter": layout_diameter(positions),
+                              "mantel": mantel(channels, places, permutations, seed) if ok.size > 2 else None}
     return out
 
 
@@ -206,6 +246,11 @@ def analyze(run_dir: Path, density: float = 0.1, permutations: int = 999, k: int
         plot_layout(positions, _edges(net, trained), plots / "layout_trained.png", "trained layout")
         plot_layout(positions, [], plots / "layout_preference.png", "hidden neurons by preferred class",
                     colour_by={"hidden0": np.where(active, spec["preference"], -1)})
+    report["space_as_time"] = _space_as_time(net, trained, active, permutations, seed)
+    if "channel_map" in report["space_as_time"]:
+        cmap = report["space_as_time"]["channel_map"]
+        plot_channel_map(positions["hidden0"], np.asarray(cmap["preferred_positions"]), plots / "channel_map.png",
+                         cmap["mantel"])
     report["receptive_fields"] = _receptive(net, initial, trained, rf_permutations, rf_fields, seed, plots,
                                             rf_target, rf_marks)
     write_atomic(out_dir / "network.json", json.dumps(report, indent=2, default=float))

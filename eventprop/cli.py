@@ -262,6 +262,20 @@ def _analysis_table(name: str, rep: dict) -> Table:
         if loc["knn_weight_share"] is not None:
             table.add_row(f"{conn}: |w| share from {loc['k']} nearest (chance {loc['knn_chance']:.2f})",
                           _fmt(start["knn_weight_share"]), _fmt(loc["knn_weight_share"]))
+    sat = rep.get("space_as_time", {})
+    if "recurrent" in sat:
+        r = sat["recurrent"]
+        c, q = r["clustering"], r["modularity"]
+        table.add_row(f"{r['connection']}: clustering / weight-shuffled (the paper's ratio)", "",
+                      f"{_fmt(c['clustering'])} / {_fmt(c['null'])} = {_fmt(c['ratio'], '.2f')}")
+        table.add_row(f"{r['connection']}: directed modularity Q (weight / row shuffles)", "",
+                      f"{q['q']:.3f} ({q['q_weight_shuffle']:.3f} / {q['q_row_shuffle']:.3f})")
+        if "wiring_efficiency" in r:
+            table.add_row(f"{r['connection']}: wiring efficiency, all / {r['active_neurons']} active", "",
+                          f"{_fmt(r['wiring_efficiency'])} / {_fmt(r['wiring_efficiency_active'])}")
+    if sat.get("channel_map", {}).get("mantel"):
+        m = sat["channel_map"]["mantel"]
+        table.add_row("channel distance vs preferred-position distance (Mantel r, p)", "", f"{m['r']:.3f} ({m['p_value']:.2g})")
     sp = rep["specialisation"]
     table.add_row("hidden0 active neurons / selectivity", "",
                   f"{sp['active_neurons']}/{sp['neurons']} / {_fmt(sp['mean_selectivity'], '.2f')}")

@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from eventprop.analysis.graphs import locality, modularity, small_world, strongest_graph
 from eventprop.analysis.moran import class_indicator_moran, knn_weights, moran_i, moran_test
+from eventprop.analysis.space_as_time import (clustering_ratio, clustering_wd, layout_diameter, mantel,
+                                              modularity_with_nulls, preferred_positions, wiring_efficiency)
 from eventprop.analysis.specialisation import class_preference
 from eventprop.cli import main
 from eventprop.errors import ConfigError
@@ -214,9 +216,54 @@ def test_class_preference_and_selectivity():
 
 
 # ---- end to end ---------------------------------------------------------------------------------------------
+def test_paper_clustering_is_networkx_weighted_directed_clustering():
+    rng = np.random.default_rng(1)
+    w = rng.random((15, 15)) * (rng.random((15, 15)) < 0.4)
+    np.fill_diagonal(w, 0)
+    w /= w.max()
+    theirs = nx.clustering(nx.from_numpy_array(w, create_using=nx.DiGraph), weight="weight")
+    np.testing.assert_allclose(clustering_wd(w), [theirs[i] for i in range(15)], atol=1e-12)
+
+
+def _blocks(rng, n=40, k=4):
+    w = np.zeros((n, n))
+    for b in range(k):
+        s = slice(b * n // k, (b + 1) * n // k)
+        w[s, s] = rng.random((n // k, n // k))
+    np.fill_diagonal(w, 0)
+    return w
+
+
+def test_clustering_ratio_and_modularity_against_their_nulls():
+    rng = np.random.default_rng(0)
+    planted = _blocks(rng)
+    random = rng.random((40, 40)) * (rng.random((40, 40)) < 0.25)
+    assert clustering_ratio(planted, 20)["ratio"] > 2.5                       # 3.8: clustered
+    assert 0.7 < clustering_ratio(random, 20)["ratio"] < 1.3                  # 0.9: as its shuffles
+    q = modularity_with_nulls(planted, 5)
+    assert q["q"] > 0.6 and q["q_weight_shuffle"] < 0.3 and q["q_row_shuffle"] < 0.3
+
+
+def test_wiring_efficiency_mantel_and_preferred_positions():
+    d = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert wiring_efficiency(np.array([[4.0, 3.0], [2.0, 1.0]]), d) == 1.0    # largest weight on the shortest
+    assert wiring_efficiency(np.array([[1.0, 2.0], [3.0, 4.0]]), d) == 0.0
+    assert wiring_efficiency(np.ones((2, 2)), d) is None
+    x = np.random.default_rng(0).random((12, 2))
+    a = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+    same = mantel(a, a, 199)
+    assert same["r"] == pytest.approx(1.0) and same["p_value"] <= 0.01
+    y = np.random.default_rng(5).random((12, 2))
+    assert mantel(a, np.sqrt(((y[:, None] - y[None]) ** 2).sum(-1)), 199)["p_value"] > 0.05
+    pref = preferred_positions(np.array([[1.0, 3.0], [0.0, 0.0]]), np.array([[0.0, 0.0], [4.0, 8.0]]))
+    np.testing.assert_allclose(pref[0], [3.0, 6.0])
+    assert np.isnan(pref[1]).all()
+    assert layout_diameter(np.array([[0.0, 0.0], [3.0, 4.0], [1.0, 1.0]])) == 5.0
+
+
 def test_spatial_run_train_analyze_deploy_parity(tmp_path):
     cfg = _cfg(cost=1e-3)
-    cfg.model.hidden = [24]
+    cfg.model.hidden, cfg.model.recurrent = [24], True
     cfg.data.n_train, cfg.data.n_val, cfg.data.n_test = 128, 32, 32
     cfg.train.epochs = 2
     cfg.dump(tmp_path / "sp.toml")
@@ -225,13 +272,17 @@ def test_spatial_run_train_analyze_deploy_parity(tmp_path):
     r = invoke("train", tmp_path / "sp.toml", "--out", run, "--quiet")
     assert r.exit_code == 0, r.output
     results = json.loads((run / "results.json").read_text())
-    assert results["parameters"] == {"weight": 5 * 24 + 24 * 3, "delay": 0, "position": 32 * 2}
+    assert results["parameters"] == {"weight": 5 * 24 + 24 * 24 + 24 * 3, "delay": 0, "position": 32 * 2}
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert all(r["connection_cost"] > 0 for r in rows) and rows[0]["parameters"] == results["parameters"]
     r = invoke("analyze", run, "--permutations", "19")
     assert r.exit_code == 0, r.output
     rep = json.loads((run / "analysis" / "network.json").read_text())
-    assert set(rep["locality"]["trained"]) == {"in_hid", "hid_out"}
+    assert set(rep["locality"]["trained"]) == {"in_hid", "hid0_rec", "hid_out"}
+    sat = rep["space_as_time"]
+    assert sat["recurrent"]["connection"] == "hid0_rec" and sat["recurrent"]["clustering"]["ratio"] > 0
+    assert 0 <= sat["recurrent"]["wiring_efficiency"] <= 1 and len(sat["channel_map"]["preferred_positions"]) == 5
+    assert (run / "plots" / "channel_map.png").stat().st_size > 0
     assert rep["specialisation"]["neurons"] == 24 and "moran_preference" in rep["specialisation"]
     for name in ("initial", "trained", "preference"):
         assert (run / "plots" / f"layout_{name}.png").stat().st_size > 0

@@ -64,3 +64,22 @@ def plot_layout(positions: dict[str, np.ndarray], edges: list[tuple[str, str, np
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, borderaxespad=0)
     fig.tight_layout()
     save_figure(fig, out_path, dpi=110)
+
+
+def plot_channel_map(hidden: np.ndarray, preferred: np.ndarray, out_path: Path, mantel: dict | None) -> None:
+    """Each input channel's preferred position (|w|-weighted centroid of its targets), coloured by channel index,
+    over the hidden neurons (first two dimensions; 1-D layouts on a line)."""
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    two = hidden.shape[1] >= 2
+    y = (lambda p: p[:, 1]) if two else (lambda p: np.zeros(len(p)))
+    ax.scatter(hidden[:, 0], y(hidden), s=10, c="lightgrey", edgecolors="grey", linewidths=0.3,
+               label="hidden neurons")
+    ok = np.isfinite(preferred).all(1)
+    sc = ax.scatter(preferred[ok, 0], y(preferred[ok]), c=np.flatnonzero(ok), cmap="viridis", s=22, marker="D",
+                    edgecolors="k", linewidths=0.3, label="input channels' preferred positions")
+    fig.colorbar(sc, ax=ax, label="input channel")
+    test = "" if mantel is None else f" (Mantel r = {mantel['r']:.2f}, p = {mantel['p_value']:.2g})"
+    ax.set(xlabel="position x", ylabel="position y" if two else "", title="channel -> hidden position map" + test)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=2, borderaxespad=0)
+    fig.tight_layout()
+    save_figure(fig, out_path, dpi=110)
