@@ -44,6 +44,10 @@ def _cfg(**space):
     (dict(init="layout", layout="/nonexistent.npz"), "space.layout"),
     (dict(init="grid"), "space.init"),
     (dict(cost=-1.0), "space.cost"),
+    (dict(cost=1.0, cost_kind="l2"), "space.cost_kind"),
+    (dict(cost=1.0, populations=["hidden", "output"], cost_connections=["in_hid"]), "space.cost_connections"),
+    (dict(cost=1.0, cost_connections=["hid_out", "hid_out"]), "space.cost_connections"),
+    (dict(dims=0, cost_kind="l1"), "space.cost_kind"),
 ])
 def test_space_config_errors_name_the_key(space, key):
     data = _cfg().to_dict()
@@ -113,6 +117,19 @@ def test_connection_cost_value_and_gradient_against_finite_differences():
             down = model.connection_cost().item()
             p[idx] += h
         assert p.grad[idx].item() == pytest.approx((up - down) / (2 * h), rel=1e-6, abs=1e-9), name
+
+
+def test_plain_l1_control_and_cost_restricted_to_chosen_connections():
+    net = make_network(_cfg(), 5, 3)
+    model = compile_network(net, dtype=torch.float64)
+    w = {c: getattr(model, c).weight.detach().abs().sum().item() for c in ("in_hid", "hid_out")}
+    assert model.connection_cost("l1").item() == pytest.approx(w["in_hid"] + w["hid_out"], rel=1e-12)
+    assert model.connection_cost("l1", ["hid_out"]).item() == pytest.approx(w["hid_out"], rel=1e-12)
+    both, one = model.connection_cost(), model.connection_cost("distance", ["in_hid"])
+    assert 0 < one.item() < both.item()
+    one.backward()
+    assert model.hid_out.weight.grad is None and model.output.position.grad is None   # untouched by the cost
+    assert model.in_hid.weight.grad.abs().sum() > 0
 
 
 def _grads(model, events, labels):
@@ -275,6 +292,9 @@ def test_spatial_run_train_analyze_deploy_parity(tmp_path):
     assert results["parameters"] == {"weight": 5 * 24 + 24 * 24 + 24 * 3, "delay": 0, "position": 32 * 2}
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert all(r["connection_cost"] > 0 for r in rows) and rows[0]["parameters"] == results["parameters"]
+    assert set(rows[-1]["layout_diameter"]) == {"input", "hidden0", "output"}
+    d = rows[-1]["delays"]["hid0_rec"]
+    assert sum(d["hist"]) == 24 * 24 and 0 <= d["share_at_0"] <= 1 and d["mean"] > 0
     r = invoke("analyze", run, "--permutations", "19")
     assert r.exit_code == 0, r.output
     rep = json.loads((run / "analysis" / "network.json").read_text())

@@ -151,17 +151,22 @@ class EventPropModule(nn.Module):
         holder = getattr(self, name)
         return {**dict(holder.named_parameters(recurse=False)), **dict(holder.named_buffers(recurse=False))}
 
-    def connection_cost(self) -> torch.Tensor | None:
-        """sum |w_ij| * distance_ij over the spatial connections (None when there are none); differentiable in the
-        weights and the positions."""
+    def connection_cost(self, kind: str = "distance", names=None) -> torch.Tensor | None:
+        """sum |w_ij| * distance_ij (kind "distance"), or sum |w_ij| (kind "l1": the same pressure without space),
+        over `names` (default: every spatial connection); None when there is none. Differentiable in the weights
+        and the positions."""
         terms = []
         for c in self.net.connections:
-            if c.spatial:
+            if (names is None and c.spatial) or (names is not None and c.name in names):
+                w = self._param(f"{c.name}.weight").abs()
+                if kind == "l1":
+                    terms.append(w.sum())
+                    continue
                 pre, post = (self._param(f"{c.name}.pre_ind"), self._param(f"{c.name}.post_ind")) if c.sparse \
                     else (None, None)
                 dist = c.distances(self._param(f"{c.source.name}.position"),
                                    self._param(f"{c.target.name}.position"), pre, post)
-                terms.append((self._param(f"{c.name}.weight").abs() * dist).sum())
+                terms.append((w * dist).sum())
         return torch.stack(terms).sum() if terms else None
 
     def parameter_counts(self) -> dict[str, int]:

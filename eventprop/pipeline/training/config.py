@@ -88,6 +88,8 @@ class SpaceConfig:
     learn_positions: bool = True
     free_delays: bool = False           # also learn a free per-synapse delay offset on spatial connections
     cost: float = 0.0                   # connection cost: cost * sum |w_ij| * distance_ij over spatial connections
+    cost_kind: str = "distance"         # distance | l1 (the same pressure without distance: the paper's control)
+    cost_connections: list[str] = field(default_factory=list)   # where the cost acts (empty: every spatial one)
 
 
 @dataclass
@@ -135,7 +137,7 @@ def differences(a: RunConfig | dict, b: RunConfig | dict) -> dict[str, tuple]:
 
 CHOICES = {"data.task": ("yinyang", "sequence", "shd", "ssc", "spoken-digits"), "train.schedule": ("none", "cosine", "onecycle"),
            "train.dtype": ("float32", "float64"), "space.init": ("uniform", "gaussian", "layout"),
-           "structure.method": ("fixed", "deep_r", "deep_r+rigl"),
+           "structure.method": ("fixed", "deep_r", "deep_r+rigl"), "space.cost_kind": ("distance", "l1"),
            "model.readout": ("avg_var_exp_weight", "avg_var", "sum_var", "max_var")}
 
 
@@ -273,6 +275,13 @@ def connection_names(m: ModelConfig) -> list[str]:
     return names + ["hid_out"]
 
 
+def spatial_connections(cfg: RunConfig) -> list[str]:
+    """The reference architecture's connections whose two ends carry positions."""
+    placed = set(cfg.space.populations) if cfg.space.dims else set()
+    ends = {"in_hid": ("input", "hidden"), "hid_out": ("hidden", "output")}
+    return [c for c in connection_names(cfg.model) if set(ends.get(c, ("hidden", "hidden"))) <= placed]
+
+
 def _changed(section, default) -> list[str]:
     return [f.name for f in dataclasses.fields(section) if getattr(section, f.name) != getattr(default, f.name)]
 
@@ -309,6 +318,11 @@ def _check_space(cfg: RunConfig) -> None:
             ("hidden" in placed and (m.recurrent or len(m.hidden) > 1))):
         raise ConfigError(f"config key 'space.populations': {sp.populations} places no connection in space (both "
                           f"ends of a connection need positions)")
+    spatial = spatial_connections(cfg)
+    bad = [c for c in sp.cost_connections if c not in spatial]
+    if bad or len(set(sp.cost_connections)) != len(sp.cost_connections):
+        raise ConfigError(f"config key 'space.cost_connections': expected distinct spatial connections from "
+                          f"{spatial}, got {sp.cost_connections}")
     if m.max_delay_ms <= 0:
         raise ConfigError("config key 'model.max_delay_ms': spatial delays need a delay range > 0, got "
                           f"{m.max_delay_ms}")

@@ -15,6 +15,8 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ...analysis import plot_training_curves
+from ...analysis.receptive import delay_histogram
+from ...analysis.space_as_time import layout_diameter
 from ...errors import EventpropError
 from ...files import append_line, remove_temporaries, write_atomic
 from .checkpoints import RunError, load_checkpoint, save_atomic
@@ -207,8 +209,9 @@ class Trainer:
         t, B = self.cfg.train, batch
         ce = torch.nn.functional.cross_entropy(t.loss_scale * run.readouts["output"], labels, reduction="sum") / B
         loss, shared = ce, 0.0
-        if self.cfg.space.cost > 0:
-            cost = self.cfg.space.cost * self.model.connection_cost()
+        sp = self.cfg.space
+        if sp.cost > 0:
+            cost = sp.cost * self.model.connection_cost(sp.cost_kind, sp.cost_connections or None)
             loss, shared = loss + cost / self.dist.world, shared + cost.item()
         l1 = self.rewirer.penalty() if self.rewirer else None
         if l1 is not None:
@@ -429,12 +432,32 @@ class Trainer:
                "val_acc": val_acc, "spikes_per_neuron": spikes / max(seen, 1), "lr": lrs,
                "seconds": time.perf_counter() - t0, "parameters": self.model.parameter_counts()}
         with torch.no_grad():
-            cost = self.model.connection_cost()
+            cost = self.model.connection_cost("distance", self.cfg.space.cost_connections or None)
+            positions = {p.name: self.model._param(f"{p.name}.position").detach().cpu().numpy()
+                         for p in self.net.populations if p.position is not None}
         if cost is not None:
-            row["connection_cost"] = float(cost)     # sum |w| * distance, before the space.cost factor
+            row["connection_cost"] = float(cost)     # sum |w| * distance, before space.cost (also under cost_kind l1)
+        if positions:
+            row["layout_diameter"] = {name: layout_diameter(pos) for name, pos in positions.items()}
+        row["delays"] = self._delay_summary()
         if self.rewirer:
             row["structure"] = self.rewirer.epoch_stats()
         return row
+
+    def _delay_summary(self) -> dict:
+        """Per delayed connection: mean delay (steps), the shares at 0 and at the maximum, and a histogram in at most
+        16 equal bins over [0, max] (a cost can pile delays at a bound or shrink a whole layout)."""
+        out = {}
+        with torch.no_grad():
+            for c in self.net.connections:
+                if c.max_delay_steps == 0:
+                    continue
+                d = c.rounded_delays(self.model.delays(c.name).detach().double()).cpu().numpy().ravel()
+                h = delay_histogram(d, c.max_delay_steps)
+                counts = np.histogram(d, bins=min(16, c.max_delay_steps + 1), range=(0, c.max_delay_steps + 1))[0]
+                out[c.name] = {"mean": float(d.mean()), "share_at_0": h["share_at_0"],
+                               "share_at_max": h["share_at_max"], "hist": counts.tolist()}
+        return out
 
     def _train_seconds(self) -> float:
         """Wall time of the training epochs, summed over metrics.jsonl (resumed runs included)."""
