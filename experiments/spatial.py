@@ -6,10 +6,16 @@ runs/experiments/<suite>/<variant>-s<seed>/ and is skipped when its results.json
   cost:    spoken digits, 2-D positions, recurrent hidden layer, connection cost at several strengths, then
            `eventprop analyze` on each run (small-world sigma, modularity, Moran's I of class preference)
 
+  spsnn:   the SpSNN paper's protocol on Yin-Yang: small layered nets 4(+bias) -> H -> 3 for H in --hidden, {no delays,
+           free delays, positions in 1, 2, 3 dims}; only input -> hidden carries delays in every arm (no readout
+           delays anywhere: the output population is not placed), the presets' 60-epoch budget; paired t-tests over
+           seeds of each arm against free delays, and a figure of accuracy vs dims per H
+
 Writes experiments/results/spatial_<suite>.json and .md (mean +- sd over seeds).
 
     python experiments/spatial.py yinyang --seeds 0,1,2
     python experiments/spatial.py cost --seeds 0 --epochs 20 --costs 0,1e-4,1e-3
+    python experiments/spatial.py spsnn --seeds 0,1,2,3,4 --hidden 10,20,40
 """
 from __future__ import annotations
 
@@ -20,6 +26,22 @@ import math
 from common import ROOT, RUNS, markdown, mean_sd, params_cell, run
 
 from eventprop.pipeline.training import config as configs
+
+
+def spsnn_variants(hidden: list[int]):
+    """(name, config) per H and arm of the SpSNN comparison."""
+    out = []
+    for h in hidden:
+        arms = [("no-delays", configs.preset("yinyang")), ("free-delays", configs.preset("yinyang-delays"))]
+        for dims in (1, 2, 3):
+            cfg = configs.preset("yinyang-2d")
+            cfg.space.dims, cfg.space.velocity = dims, round(math.sqrt(dims) / 7.0, 4)   # box diagonal = 7 ms
+            cfg.space.populations = ["input", "hidden"]
+            arms.append((f"positions-{dims}d", cfg))
+        for name, cfg in arms:
+            cfg.model.hidden = [h]
+            out.append((f"H{h}-{name}", cfg))
+    return out
 
 
 def variants(suite: str, costs: list[float]):
@@ -54,9 +76,44 @@ GRAPH = [("sigma", lambda a: a["graph"]["trained"]["sigma"]),
          ("Spearman(|w|, d) in_hid", lambda a: a["locality"]["trained"].get("in_hid", {}).get("spearman_w_distance"))]
 
 
+def spsnn_summary(rows: dict, hidden: list[int]) -> str:
+    """Per H: each arm minus free delays (points, paired over seeds, t-test), and the accuracy-vs-dims figure."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from scipy.stats import ttest_rel
+
+    from eventprop.files import save_figure
+    arms = ["no-delays", "positions-1d", "positions-2d", "positions-3d"]
+    table = []
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for h in hidden:
+        free = np.array([r["test_acc"] for r in rows[f"H{h}-free-delays"]])
+        cells = []
+        for arm in arms:
+            acc = np.array([r["test_acc"] for r in rows[f"H{h}-{arm}"]])
+            d = 100 * (acc - free)
+            p = ttest_rel(acc, free).pvalue if len(d) > 1 and np.any(d != d[0]) else float("nan")
+            cells.append(f"{d.mean():+.1f} +- {d.std(ddof=1) if len(d) > 1 else 0:.1f} (p = {p:.2g})")
+        table.append([str(h)] + cells)
+        x = [0, 1, 2, 3]
+        y = [100 * np.mean([r["test_acc"] for r in rows[f"H{h}-{a}"]]) for a in arms]
+        e = [100 * np.std([r["test_acc"] for r in rows[f"H{h}-{a}"]], ddof=1) for a in arms]
+        line = ax.errorbar(x, y, e, marker="o", capsize=3, label=f"H = {h}: positions (0: no delays)")
+        ax.axhline(100 * free.mean(), color=line[0].get_color(), ls=":", lw=1, label=f"H = {h}: free delays")
+    ax.set(xticks=[0, 1, 2, 3], xlabel="position dimensions (0: no delays)", ylabel="test accuracy (%), mean +- sd",
+           title="Yin-Yang: delays from positions vs free delays")
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    save_figure(fig, ROOT / "experiments" / "results" / "spatial_spsnn.png", dpi=110)
+    return "Each arm minus free delays, paired over seeds (points, t-test):\n\n" + markdown(["H"] + arms, table)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("suite", choices=("yinyang", "digits", "cost"))
+    ap.add_argument("suite", choices=("yinyang", "digits", "cost", "spsnn"))
+    ap.add_argument("--hidden", default="10,20,40", help="spsnn suite: hidden layer sizes")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--epochs", type=int, help="override every variant's epochs (same budget for all)")
     ap.add_argument("--costs", default="0,1e-4,1e-3", help="cost suite: connection-cost strengths")
@@ -65,7 +122,13 @@ def main():
     seeds = [int(s) for s in args.seeds.split(",")]
     analysis = dict(permutations=999, rf_fields=8, rf_permutations=50) if args.suite == "cost" else None
     rows, table = {}, []
-    for name, cfg in variants(args.suite, [float(x) for x in args.costs.split(",")]):
+    todo = spsnn_variants([int(h) for h in args.hidden.split(",")]) if args.suite == "spsnn" else \
+        variants(args.suite, [float(x) for x in args.costs.split(",")])
+    if args.suite == "spsnn":                    # seed-major: an interrupted sweep leaves whole seeds behind
+        for s in seeds:
+            for name, cfg in todo:
+                run(cfg, RUNS / args.suite / f"{name}-s{s}", s, args.epochs)
+    for name, cfg in todo:
         if args.only and name not in args.only.split(","):
             continue
         res = [run(cfg, RUNS / args.suite / f"{name}-s{s}", s, args.epochs, analysis) for s in seeds]
@@ -77,6 +140,8 @@ def main():
         table.append(line)
     header = ["variant", "seeds", "test %", "trained parameters", "train s"] + ([g for g, _ in GRAPH] if analysis else [])
     text = markdown(header, table)
+    if args.suite == "spsnn":
+        text += "\n\n" + spsnn_summary(rows, [int(h) for h in args.hidden.split(",")])
     out = ROOT / "experiments" / "results" / f"spatial_{args.suite}"
     out.with_suffix(".json").write_text(json.dumps(rows, indent=2))
     out.with_suffix(".md").write_text(text + "\n")
