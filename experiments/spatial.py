@@ -6,6 +6,9 @@ runs/experiments/<suite>/<variant>-s<seed>/ and is skipped when its results.json
   cost:    spoken digits, 2-D positions, recurrent hidden layer, connection cost at several strengths, then
            `eventprop analyze` on each run (small-world sigma, modularity, Moran's I of class preference)
 
+  space-as-time: the Space-as-Time protocol on the spoken digits (128 recurrent hidden neurons placed in 2-D, only
+           hidden -> hidden spatial, cost on it at --costs, plain-L1 and non-spatial controls), then analyze (the
+           paper's clustering ratio, directed modularity with nulls, wiring efficiency, channel map)
   spsnn:   the SpSNN paper's protocol on Yin-Yang: small layered nets 4(+bias) -> H -> 3 for H in --hidden, {no delays,
            free delays, positions in 1, 2, 3 dims}; only input -> hidden carries delays in every arm (no readout
            delays anywhere: the output population is not placed), the presets' 60-epoch budget; paired t-tests over
@@ -16,6 +19,7 @@ Writes experiments/results/spatial_<suite>.json and .md (mean +- sd over seeds).
     python experiments/spatial.py yinyang --seeds 0,1,2
     python experiments/spatial.py cost --seeds 0 --epochs 20 --costs 0,1e-4,1e-3
     python experiments/spatial.py spsnn --seeds 0,1,2,3,4 --hidden 10,20,40
+    python experiments/spatial.py space-as-time --seeds 0,1,2 --costs 0,1e-4,1e-3
 """
 from __future__ import annotations
 
@@ -44,8 +48,37 @@ def spsnn_variants(hidden: list[int]):
     return out
 
 
+def space_as_time_variants(costs: list[float]):
+    """The Space-as-Time protocol on the spoken digits: 128 recurrent hidden neurons, positions on the hidden neurons
+    only (uniform in [0, 1]^2), so only hidden -> hidden is spatial; no input or readout delays; the distance cost on
+    the recurrent connection at each strength, a plain-L1 control at the middle strength, and a non-spatial control
+    (free learned delays; here the input connection learns delays too: a difference to the paper's code)."""
+    def base():
+        cfg = configs.preset("spoken-digits")
+        cfg.model.recurrent, cfg.model.hidden, cfg.model.learn_delays = True, [128], False
+        cfg.model.delay_init_ms = [0.0, 0.0]
+        return cfg
+    out = []
+    for cost in costs + [None]:
+        cfg = base()
+        sp = cfg.space
+        sp.dims, sp.populations, sp.velocity = 2, ["hidden"], round(2 ** 0.5 / cfg.model.max_delay_ms, 5)
+        if cost is None:                       # the plain-L1 control at the middle strength
+            sp.cost, sp.cost_kind, sp.cost_connections = sorted(costs)[len(costs) // 2], "l1", ["hid0_rec"]
+            out.append((f"l1-{sp.cost:g}", cfg))
+        else:
+            sp.cost, sp.cost_connections = cost, ["hid0_rec"] if cost > 0 else []
+            out.append((f"cost-{cost:g}", cfg))
+    free = base()
+    free.model.learn_delays, free.model.delay_init_ms = True, [0.0, free.model.max_delay_ms]
+    out.append(("non-spatial", free))
+    return out
+
+
 def variants(suite: str, costs: list[float]):
     """(name, config) per variant."""
+    if suite == "space-as-time":
+        return space_as_time_variants(costs)
     if suite == "yinyang":
         out = [("no-delays", configs.preset("yinyang")), ("free-delays", configs.preset("yinyang-delays"))]
         for dims in (1, 2, 3):
@@ -73,7 +106,14 @@ GRAPH = [("sigma", lambda a: a["graph"]["trained"]["sigma"]),
          ("modularity", lambda a: a["graph"]["trained"]["modularity"]),
          ("Moran's I preference", lambda a: a["specialisation"].get("moran_preference", {}).get("I")),
          ("its p", lambda a: a["specialisation"].get("moran_preference", {}).get("p_value")),
-         ("Spearman(|w|, d) in_hid", lambda a: a["locality"]["trained"].get("in_hid", {}).get("spearman_w_distance"))]
+         ("Spearman(|w|, d) in_hid", lambda a: a["locality"]["trained"].get("in_hid", {}).get("spearman_w_distance")),
+         ("clustering / shuffled", lambda a: a.get("space_as_time", {}).get("recurrent", {}).get("clustering", {})
+          .get("ratio")),
+         ("directed Q", lambda a: a.get("space_as_time", {}).get("recurrent", {}).get("modularity", {}).get("q")),
+         ("Q weight-shuffled", lambda a: a.get("space_as_time", {}).get("recurrent", {}).get("modularity", {})
+          .get("q_weight_shuffle")),
+         ("wiring efficiency (active)", lambda a: a.get("space_as_time", {}).get("recurrent", {})
+          .get("wiring_efficiency_active"))]
 
 
 def spsnn_summary(rows: dict, hidden: list[int]) -> str:
@@ -112,7 +152,7 @@ def spsnn_summary(rows: dict, hidden: list[int]) -> str:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("suite", choices=("yinyang", "digits", "cost", "spsnn"))
+    ap.add_argument("suite", choices=("yinyang", "digits", "cost", "spsnn", "space-as-time"))
     ap.add_argument("--hidden", default="10,20,40", help="spsnn suite: hidden layer sizes")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--epochs", type=int, help="override every variant's epochs (same budget for all)")
@@ -120,7 +160,8 @@ def main():
     ap.add_argument("--only", help="comma-separated variant names")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    analysis = dict(permutations=999, rf_fields=8, rf_permutations=50) if args.suite == "cost" else None
+    analysis = dict(permutations=999, rf_fields=8, rf_permutations=50) if args.suite in ("cost", "space-as-time") \
+        else None
     rows, table = {}, []
     todo = spsnn_variants([int(h) for h in args.hidden.split(",")]) if args.suite == "spsnn" else \
         variants(args.suite, [float(x) for x in args.costs.split(",")])
