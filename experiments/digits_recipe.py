@@ -43,23 +43,6 @@ def variant_config(preset: str, fields: dict) -> configs.RunConfig:
     return cfg                                  # run() checks it like a config file
 
 
-def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
-    out = []
-    for k in sorted(set(a) | set(b)):
-        if isinstance(a.get(k), dict) and isinstance(b.get(k), dict):
-            out += _differences(a[k], b[k], f"{prefix}{k}.")
-        elif k != "seed" and a.get(k) != b.get(k):
-            out.append(f"{prefix}{k}: {a.get(k)!r} here, {b.get(k)!r} in the run")
-    return out
-
-
-def _checked(out, cfg) -> None:
-    if (out / "config.toml").exists():
-        diff = _differences(cfg.to_dict(), configs.load(out / "config.toml").to_dict())
-        if diff:
-            raise SystemExit(f"{out} was trained with another config: " + "; ".join(diff))
-
-
 def _finished_seeds(name: str) -> list[int]:
     pattern = re.compile(re.escape(name) + r"-s(\d+)")
     return sorted(int(m.group(1)) for p in DIR.glob(f"{name}-s*")
@@ -84,7 +67,6 @@ def main():
         res = []
         for s in seeds:
             out = DIR / f"{name}-s{s}"
-            _checked(out, cfg)
             res.append({"seed": s, **run(cfg, out, s, None)})
         if not res:
             continue
