@@ -11,6 +11,7 @@ one process (demo trains, then deploys).
 from __future__ import annotations
 
 import atexit
+import errno
 import fcntl
 import json
 import os
@@ -63,7 +64,10 @@ def lock_run(folder: Path, purpose: str) -> None:
         raise RunError(f"cannot open the lock file {path}: {e.strerror}") from None
     try:
         fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:                # EACCES or EAGAIN: another process holds it
+    except OSError as e:
+        if e.errno not in (errno.EACCES, errno.EAGAIN):
+            f.close()
+            raise RunError(f"cannot lock {path}: {e.strerror} (a file system without POSIX locks?)") from None
         f.seek(0)
         holder = f.read().strip()
         f.close()
