@@ -41,7 +41,7 @@ def plot_layout(positions: dict[str, np.ndarray], edges: list[tuple[str, str, np
             ax.plot(*zip(a[i], b[j]), color="tab:red" if sign > 0 else "tab:blue", alpha=float(al), lw=0.6)
     markers = {"input": "s", "output": "*"}
     handles = [Line2D([], [], color="tab:red", lw=1, label=f"excitatory synapse (top {100 - percentile:g} % |w|)"),
-               Line2D([], [], color="tab:blue", lw=1, label="inhibitory synapse")]
+               Line2D([], [], color="tab:blue", lw=1, label="inhibitory synapse")] if edges else []
     palette = plt.get_cmap("tab20")
     for name, pos in positions.items():
         xyz = _xyz(pos, dims, rows[name])
