@@ -51,6 +51,8 @@ def test_nir_round_trip_spike_for_spike(tmp_path):
     graph, sizes = to_nir(net, params)
     assert sizes["hid_out"] == {"nodes": 1, "channels": 0, "entries": 36}
     assert sizes["in_hid"]["nodes"] == 3 and 6 <= sizes["in_hid"]["channels"] <= 6 * 9
+    conventions = graph.metadata["eventprop"]["conventions"]
+    assert {"latency", "integration", "spikes", "threshold"} <= set(conventions) and "t + 1 + d" in conventions["latency"]
     nir.write(str(tmp_path / "net.nir"), graph)
     net2, params2 = from_nir(tmp_path / "net.nir")
     assert {c.name for c in net2.connections} == {"in_hid", "rec", "hid_out"}
@@ -71,7 +73,7 @@ def test_nir_import_refuses_what_it_cannot_map():
     net = _net()
     graph, _ = to_nir(net, net.instantiate(0))
     graph.nodes["hid"].r = np.full(12, 2.0)
-    with pytest.raises(ModelError, match="'hid'.*r = 1"):
+    with pytest.raises(ModelError, match="'hid': r = 2 found; eventprop reads CubaLIF with r = 1"):
         from_nir(graph)
     graph, _ = to_nir(net, net.instantiate(0))
     graph.metadata = {}

@@ -9,6 +9,10 @@ Mapping (times in seconds, NIR's convention; the graph's metadata keeps dt):
   delay) pair) -> Delay (that delay, seconds) -> Linear W [N_post, channels]; its size is reported. Delays are the
   integer step delays the forward pass uses (Connection.rounded_delays) times dt.
 
+Every graph carries CONVENTIONS (metadata eventprop.conventions): one step of latency per connection beyond its
+Delay, exact exponential integration, impulse spikes, the >= threshold test; a consumer that follows them runs the
+graph as eventprop does.
+
 from_nir reads those patterns and also pop -> Delay(per source) -> Linear -> pop and pop -> Linear -> Delay(per
 target) -> pop; anything else is refused naming the node.
 """
@@ -79,7 +83,8 @@ def to_nir(net: Network, params: dict) -> tuple[nir.NIRGraph, dict]:
         edges += [(c.source.name, f"{c.name}_fanout"), (f"{c.name}_fanout", f"{c.name}_delay"),
                   (f"{c.name}_delay", c.name), (c.name, c.target.name)]
         sizes[c.name] = {"nodes": 3, "channels": int(keys.shape[1]), "entries": int(fan.size + mat.size)}
-    graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata={"eventprop": {"dt_ms": net.dt, "time_unit": "s"}})
+    graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata={"eventprop": {"dt_ms": net.dt, "time_unit": "s",
+                                                                       "conventions": CONVENTIONS}})
     return graph, sizes
 
 
@@ -116,6 +121,16 @@ def _uniform(node_name: str, field: str, value) -> float:
     return float(arr[0])
 
 
+CONVENTIONS = {   # what a consumer must do to run an exported graph as eventprop does (written into every graph)
+    "latency": "a spike at step t through a connection with Delay d (steps) arrives at step t + 1 + d: every "
+               "connection adds one step beyond its Delay node",
+    "integration": "exact exponential per step: I <- exp(-dt/tau_syn) I + arrivals; V <- exp(-dt/tau_mem) V + "
+                   "(1 - exp(-dt/tau_mem)) * (tau_syn/dt) (1 - exp(-dt/tau_syn)) I (the step's mean current)",
+    "spikes": "a spike is an impulse: I jumps by w once, not an input of amplitude 1 held for one step",
+    "threshold": "a neuron spikes when V >= v_threshold (NIR's text says >), then V is set to v_reset = 0",
+}
+
+
 def _population(name: str, node, dt: float):
     """(neuron model, size, tau_syn ms) of a NIR population node."""
     if isinstance(node, nir.Input):
@@ -123,9 +138,10 @@ def _population(name: str, node, dt: float):
     if isinstance(node, (nir.CubaLIF, nir.CubaLI)):
         tau_syn = _uniform(name, "tau_syn", node.tau_syn)
         for field, want in (("r", 1.0), ("v_leak", 0.0), ("w_in", tau_syn)):
-            if not np.allclose(np.asarray(getattr(node, field), dtype=np.float64), want, rtol=1e-9, atol=1e-15):
-                raise ModelError(f"NIR node {name!r}: eventprop reads {type(node).__name__} with {field} = {want:g} "
-                                 f"(r = 1, v_leak = 0, w_in = tau_syn)")
+            found = np.asarray(getattr(node, field), dtype=np.float64)
+            if not np.allclose(found, want, rtol=1e-9, atol=1e-15):
+                raise ModelError(f"NIR node {name!r}: {field} = {found.ravel()[0]:g} found; eventprop reads "
+                                 f"{type(node).__name__} with {field} = {want:g} (r = 1, v_leak = 0, w_in = tau_syn)")
         tau_mem = _uniform(name, "tau_mem", node.tau_mem) / MS
         size = np.asarray(node.tau_mem).size
         if isinstance(node, nir.CubaLIF):
