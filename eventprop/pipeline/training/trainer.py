@@ -82,12 +82,13 @@ def start_run(cfg: RunConfig | None, out: Path, resume: bool = False, force: boo
     dist = from_environment(device, dist_timeout)
     if resume:
         stored = _on_main(dist, lambda: open_run_dir(out))
-        if cfg is not None:
-            _on_main(dist, lambda: _same_config(out, cfg, stored))
-        cfg = stored
     else:
         _on_main(dist, lambda: check_run_dir(out, resume, force))
     try:
+        if resume:
+            if cfg is not None:
+                _on_main(dist, lambda: _same_config(out, cfg, stored))
+            cfg = stored
         trainer = Trainer(cfg, out, device=device, dist=dist, **kwargs)
         if resume:
             trainer.resume()
