@@ -181,6 +181,14 @@ def main():
                           str(len(res)), mean_sd([r["test_acc"] for r in res], 100), params_cell(res[0]["parameters"]),
                           mean_sd([r["train_seconds"] for r in res])])
         header = ["sparsity", "structure", "delays", "seeds", "test %", "trained parameters", "train s"]
+        acc = {v: [r["test_acc"] for r in rows[name[v]]] for v in variants}
+        diffs = [[f"{100 * sp:g} %", paired(acc[(sp, True, False)], acc[(sp, False, False)]),
+                  paired(acc[(sp, True, True)], acc[(sp, False, True)]),
+                  paired(acc[(sp, False, True)], acc[(sp, False, False)])]
+                 for sp in sorted({v[0] for v in variants})]
+        extra = "\n\nPaired differences over seeds (points):\n\n" + markdown(
+            ["sparsity", "learned vs fixed structure, fixed delays", "learned vs fixed structure, learned delays",
+             "learned vs fixed delays, fixed structure"], diffs)
     else:
         analysis = dict(permutations=99, rf_fields=32, rf_permutations=200)
         models = (("dense (digits free-delays run)", model(0.0, False, True), RUNS / "digits" / "free-delays-s{}"),
@@ -195,7 +203,7 @@ def main():
                               f"{rf['median_trained']:.3f}", f"{rf['mann_whitney_u']:.0f}", f"{rf['p_value']:.2g}"])
         header = ["model", "seed", "test %", "median max I initial", "median max I trained", "Mann-Whitney U", "p"]
     if args.suite != "frontiers":
-        text = markdown(header, table)
+        text = markdown(header, table) + (extra if args.suite == "ablation" else "")
     out = ROOT / "experiments" / "results" / f"structure_{args.suite}"
     out.with_suffix(".json").write_text(json.dumps(rows, indent=2, default=str))
     out.with_suffix(".md").write_text(text + "\n")
