@@ -72,9 +72,9 @@ def test_global_workspace_and_record_regrowth_give_the_same_results():
     engine.capacity = {k: 1 for k in engine.capacity}
     src, fwd, bwd = numba_cuda.generate(make_plan(net), 8, "float64", budget=0)
     assert not any(a.shared for a in fwd + bwd)
-    g = engine.plan.groups[0]                          # 8 delay steps: a 9-row ring rounded to 16, wrapped by a mask
+    g = engine.plan.groups[0]       # 8 delay steps: a 9-row ring rounded to 16; synapse events wrapped by a mask
     masked, _, _ = numba_cuda.generate(engine.plan, 8, "float64", budget=0)
-    assert g.pow2 and g.ring_len == 16 and "& 15" in masked and "% 16" not in masked
+    assert g.pow2 and g.ring_len == 16 and "ring_0[(t + 1 + d_0[i, j]) & 15, j] += w_0[i, j]" in masked
     assert_same(*run_both(net, params, inputs(net, 5), engine))
     assert max(engine.capacity.values()) > 1
 

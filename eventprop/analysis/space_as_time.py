@@ -5,9 +5,7 @@ modularity of the directed |W| graph against weight-shuffled and degree-preservi
 (sum |w| d between its smallest and largest possible values), and the Mantel test of two distance matrices."""
 from __future__ import annotations
 
-import networkx as nx
 import numpy as np
-from scipy.stats import pearsonr
 
 
 def clustering_wd(weight: np.ndarray) -> np.ndarray:
@@ -35,6 +33,7 @@ def clustering_ratio(weight: np.ndarray, shuffles: int = 50, seed: int = 0) -> d
 
 
 def _louvain_q(w: np.ndarray, seed: int) -> float:
+    import networkx as nx          # here, not at import: the trainer imports this module for layout_diameter
     g = nx.from_numpy_array(w, create_using=nx.DiGraph)
     return float(nx.community.modularity(g, nx.community.louvain_communities(g, weight="weight", seed=seed),
                                          weight="weight"))
@@ -73,6 +72,7 @@ def wiring_efficiency(weight: np.ndarray, distance: np.ndarray) -> float | None:
 def mantel(a: np.ndarray, b: np.ndarray, permutations: int = 999, seed: int = 0) -> dict:
     """Pearson r between the upper triangles of two [N, N] distance matrices, p from permuting b's rows and columns
     together (one-sided, r larger than by chance)."""
+    from scipy.stats import pearsonr
     iu = np.triu_indices(a.shape[0], 1)
     r = float(pearsonr(a[iu], b[iu]).statistic)
     rng = np.random.default_rng(seed)

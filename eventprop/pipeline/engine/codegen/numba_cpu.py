@@ -29,10 +29,7 @@ def _synapse_loop(w: CodeWriter, c: ConnPlan, i: str):
     return w.block(f"for j in range({c.n_post}):"), None, f"{i}, j"
 
 
-def _wrapped_slot(w: CodeWriter, base: str, d: str, length: int):
-    """slot = (base + d) mod length for base in [0, length) and 0 <= d < length by a mask (generate checks that the
-    lengths are powers of two): the fan-out loops run this per synapse event, a branch there mispredicts."""
-    w(f"slot = ({base} + {d}) & {length - 1}")
+
 
 
 def _alloc_state(w: CodeWriter, plan: KernelPlan, dtype: str, backward: bool):
@@ -108,7 +105,7 @@ def emit_forward(plan: KernelPlan, w: CodeWriter):
                             if post:
                                 w(f"j = {post.format(c=c.index)}")
                             if c.delayed:
-                                _wrapped_slot(w, f"sb_{g.index}", f"d_{c.index}[{syn}]", g.ring_len)
+                                w(f"slot = {g.event_row(f'sb_{g.index} + d_{c.index}[{syn}]', g.ring_len)}")
                             w(f"ring_{g.index}[{'slot' if c.delayed else f'sb_{g.index}'}, j] += w_{c.index}[{syn}]")
             for p in plan.lifs:
                 w(f"spk_n_{p.index}[b] = nrec_{p.index}")
@@ -123,7 +120,7 @@ def _emit_fanout_grads(w: CodeWriter, plan: KernelPlan, c: ConnPlan, with_r: boo
         if post:
             w(f"j = {post.format(c=c.index)}")
         if c.delayed:
-            _wrapped_slot(w, f"hb_{g.index}", f"d_{c.index}[{syn}]", g.hist_len)
+            w(f"slot = {g.event_row(f'hb_{g.index} + d_{c.index}[{syn}]', g.hist_len)}")
         G, D = ml.arrival(plan, g, "", "j", slot="slot" if c.delayed else f"hb_{g.index}")
         w(f"gw_{c.index}[ch, {syn}] += {G}")
         if c.delay_grad or with_r:

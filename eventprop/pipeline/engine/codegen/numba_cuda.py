@@ -207,13 +207,13 @@ def _emit_propagate(w: CodeWriter, plan: KernelPlan, c: ConnPlan, nt: int):
         with w.block(f"for e in {spikes}:"):
             w(f"i = {source}")
             with w.block(f"for s in range(row_{c.index}[i] + tid, row_{c.index}[i + 1], {nt}):"):
-                slot = g.ring_row(f"t + 1 + d_{c.index}[s]" if c.delayed else "t + 1")
+                slot = g.event_row(f"t + 1 + d_{c.index}[s]" if c.delayed else "t + 1", g.ring_len)
                 w(f"cuda.atomic.add(ring_{g.index}, ({slot}, post_{c.index}[s]), w_{c.index}[s])")
         return
     with w.block(f"for j in range(tid, {c.n_post}, {nt}):"):
         with w.block(f"for e in {spikes}:"):
             w(f"i = {source}")
-            slot = g.ring_row(f"t + 1 + d_{c.index}[i, j]" if c.delayed else "t + 1")
+            slot = g.event_row(f"t + 1 + d_{c.index}[i, j]" if c.delayed else "t + 1", g.ring_len)
             w(f"ring_{g.index}[{slot}, j] += w_{c.index}[i, j]")
 
 

@@ -57,15 +57,17 @@ class GroupPlan:
         return f"hist{which}_{self.index}[{row}, {col}]"
 
     def ring_row(self, step: str) -> str:
-        """Ring row of a non-negative step expression: a mask when the lengths are powers of two, else modulo."""
-        return self._wrap(step, self.ring_len)
+        """Ring row of a step expression (once per step: modulo, which LLVM compiles well for constant lengths)."""
+        return f"({step}) % {self.ring_len}"
 
     def hist_row(self, step: str) -> str:
-        """History row of a non-negative step expression (as ring_row)."""
-        return self._wrap(step, self.hist_len)
+        """History row of a step expression (as ring_row)."""
+        return f"({step}) % {self.hist_len}"
 
-    def _wrap(self, step: str, length: int) -> str:
-        return f"({step}) & {length - 1}" if self.pow2 else f"({step}) % {length}"
+    def event_row(self, expr: str, length: int) -> str:
+        """Row of a synapse event (run per event in the fan-out loops, where a modulo's branch mispredicts): a mask
+        when the lengths are powers of two, else modulo. `expr` must be non-negative."""
+        return f"({expr}) & {length - 1}" if self.pow2 else f"({expr}) % {length}"
 
     def _length(self, n: int) -> int:
         return 1 << (n - 1).bit_length() if self.pow2 else n
