@@ -62,6 +62,7 @@ def _locality(net, params, k):
 
 
 def _dense(c, params) -> np.ndarray:
+    """Connection c's weights as a [N_pre, N_post] matrix (zeros where a sparse connection has no synapse)."""
     pre, post, w = c.synapse_list(params)
     out = np.zeros((c.source.size, c.target.size))
     out[pre, post] = w
@@ -128,11 +129,7 @@ def _selected(net, hidden: np.ndarray, params, targets, target: str) -> np.ndarr
     hidden field summed through hid_out's weights (target "output", the paper's)."""
     if target == "hidden":
         return hidden[targets]
-    readout = net.connection("hid_out")
-    a, b, v = readout.synapse_list(params)
-    dense = np.zeros((readout.source.size, readout.target.size))
-    dense[a, b] = v
-    return output_fields(hidden, dense, targets)
+    return output_fields(hidden, _dense(net.connection("hid_out"), params), targets)
 
 
 def _rf_connections(net, target: str) -> list:
