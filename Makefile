@@ -8,12 +8,12 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.lock
-	# lava-nc / lava-dl pin Python < 3.11 and old deps; their runtime deps are in the lock.
-	$(BIN)/pip install -q --no-deps --ignore-requires-python lava-nc==0.10.0 lava-dl==0.6.0
+	# lava-nc / lava-dl / norse pin deps that clash with the lock; their runtime deps are in requirements.lock.
+	$(BIN)/pip install -q --no-deps --ignore-requires-python -r requirements-nodeps.lock
 	$(BIN)/pip install -q --no-deps -e .
 	# espeak-ng (Debian) speaks the offline spoken-digits set; installed when missing and we are root
 	@command -v espeak-ng >/dev/null || { \

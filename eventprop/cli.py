@@ -332,11 +332,14 @@ def analyze(run, density, permutations, k, seed, rf_fields, rf_permutations, rf_
 @main.command("export-nir")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-def export_nir(run, out):
+@click.option("--for", "consumer", type=click.Choice(["snntorch", "norse"]),
+              help="write the graph for that consumer's NIR importer (its discrete reading of CubaLIF; layered "
+                   "networks without delays; recurrent ones for norse only)")
+def export_nir(run, out, consumer):
     """Write RUN's trained network as a NIR graph (per-synapse delays expanded into Linear -> Delay -> Linear)."""
     from .interop.nir_io import export_run
     try:
-        sizes = export_run(run, out)
+        sizes = export_run(run, out, consumer)
     except EventpropError as e:
         _fail(str(e))
     table = Table(title=f"{out}: NIR graph of {run}")

@@ -165,13 +165,11 @@ def main():
     rows, table = {}, []
     todo = spsnn_variants([int(h) for h in args.hidden.split(",")]) if args.suite == "spsnn" else \
         variants(args.suite, [float(x) for x in args.costs.split(",")])
-    if args.suite == "spsnn":                    # seed-major: an interrupted sweep leaves whole seeds behind
-        for s in seeds:
-            for name, cfg in todo:
-                run(cfg, RUNS / args.suite / f"{name}-s{s}", s, args.epochs)
+    todo = [(name, cfg) for name, cfg in todo if not args.only or name in args.only.split(",")]
+    for s in seeds:                              # seed-major: an interrupted sweep leaves whole seeds behind
+        for name, cfg in todo:
+            run(cfg, RUNS / args.suite / f"{name}-s{s}", s, args.epochs)
     for name, cfg in todo:
-        if args.only and name not in args.only.split(","):
-            continue
         res = [run(cfg, RUNS / args.suite / f"{name}-s{s}", s, args.epochs, analysis) for s in seeds]
         rows[name] = res
         line = [name, str(len(res)), mean_sd([r["test_acc"] for r in res], 100), params_cell(res[0]["parameters"]),

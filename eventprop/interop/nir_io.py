@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import ModelError, RunError
 from ..files import write_via
+from . import nir_consumers
 from ..models import (Connection, Dense, Exponential, LeakyIntegrate, LeakyIntegrateFire, Network, Population,
                       Sparse, SpikeInput)
 
@@ -47,21 +48,29 @@ def _pop_node(pop, tau_syn_ms: float):
     raise ModelError(f"Population {pop.name!r}: {type(m).__name__} has no NIR mapping")
 
 
-def to_nir(net: Network, params: dict) -> tuple[nir.NIRGraph, dict]:
-    """The network with `params` as a NIR graph, and the expansion sizes per connection."""
-    nodes, edges, sizes = {}, [], {}
+def to_nir(net: Network, params: dict, consumer: str | None = None) -> tuple[nir.NIRGraph, dict]:
+    """The network with `params` as a NIR graph, and the expansion sizes per connection. `consumer` ("snntorch",
+    "norse"): written for that consumer's importer instead (nir_consumers; layered networks without delays)."""
+    nodes, edges, sizes, tau_syn = {}, [], {}, {}
+    delays = {c.name: np.asarray(c.rounded_delays(c.delays(lambda k: np.asarray(params[k]))), dtype=np.int64).ravel()
+              for c in net.connections}
+    depth = nir_consumers.layer_depths(net, consumer, delays) if consumer else None
     for pop in net.populations:
         incoming = {c.synapse.tau for c in net.connections if c.target is pop}
         if len(incoming) > 1:
             raise ModelError(f"Population {pop.name!r}: NIR's CubaLIF has one synaptic time constant, incoming "
                              f"connections have {sorted(incoming)}")
-        nodes[pop.name] = _pop_node(pop, next(iter(incoming), 0.0))
+        tau_syn[pop.name] = next(iter(incoming), 0.0)
+        nodes[pop.name] = nir_consumers.population_node(consumer, pop, tau_syn[pop.name], net.dt) if consumer \
+            else _pop_node(pop, tau_syn[pop.name])
         if isinstance(pop.model, LeakyIntegrate):
             nodes[f"{pop.name}_out"] = nir.Output(output_type={"output": np.array([pop.size])})
             edges.append((pop.name, f"{pop.name}_out"))
     for c in net.connections:
         pre, post, w = c.synapse_list(params)
-        d = np.asarray(c.rounded_delays(c.delays(lambda k: np.asarray(params[k]))), dtype=np.int64).ravel()
+        if consumer:
+            w = w * nir_consumers.weight_scale(consumer, c.target, tau_syn[c.target.name], net.dt)
+        d = delays[c.name]
         meta = {"connection": c.name, "sparse": c.sparse, "max_delay_steps": c.max_delay_steps,
                 "learn_delays": c.learn_delays}
         if not np.any(d):
@@ -83,18 +92,19 @@ def to_nir(net: Network, params: dict) -> tuple[nir.NIRGraph, dict]:
         edges += [(c.source.name, f"{c.name}_fanout"), (f"{c.name}_fanout", f"{c.name}_delay"),
                   (f"{c.name}_delay", c.name), (c.name, c.target.name)]
         sizes[c.name] = {"nodes": 3, "channels": int(keys.shape[1]), "entries": int(fan.size + mat.size)}
+    conventions = nir_consumers.conventions(consumer, depth, net.dt) if consumer else CONVENTIONS
     graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata={"eventprop": {"dt_ms": net.dt, "time_unit": "s",
-                                                                       "conventions": CONVENTIONS}})
+                                                                       "conventions": conventions}})
     return graph, sizes
 
 
-def export_run(run_dir: Path, path: Path) -> dict:
-    """Write RUN's best network to `path` (.nir, HDF5); returns the expansion sizes."""
+def export_run(run_dir: Path, path: Path, consumer: str | None = None) -> dict:
+    """Write RUN's best network to `path` (.nir, HDF5), for `consumer` if given; returns the expansion sizes."""
     from ..pipeline.training.runs import load_trained
     if not Path(path).parent.is_dir():
         raise RunError(f"cannot write {path}: folder {Path(path).parent} does not exist")
     run = load_trained(run_dir)
-    graph, sizes = to_nir(run.net, run.params)
+    graph, sizes = to_nir(run.net, run.params, consumer)
     write_via(Path(path), lambda tmp: nir.write(str(tmp), graph))
     return sizes
 

@@ -66,7 +66,12 @@ def materialise(value, shape, rng: np.random.Generator, what: str) -> np.ndarray
     """Turn a scalar, an array or an Initialiser into a float64 array of `shape`; errors name `what`."""
     if isinstance(value, Initialiser):
         return np.asarray(value.sample(shape, rng), dtype=np.float64)
-    arr = np.asarray(value, dtype=np.float64)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or value is None:
+        raise ModelError(f"{what}: expected a number, an array or an initialiser, got {value!r}")
     if arr.ndim == 0:
         return np.full(shape, float(arr))
     if arr.shape != tuple(shape):
