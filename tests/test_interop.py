@@ -72,8 +72,12 @@ def test_nir_round_trip_spike_for_spike(tmp_path):
 def test_nir_import_refuses_what_it_cannot_map():
     net = _net()
     graph, _ = to_nir(net, net.instantiate(0))
-    graph.nodes["hid"].r = np.full(12, 2.0)
-    with pytest.raises(ModelError, match="'hid': r = 2 found; eventprop reads CubaLIF with r = 1"):
+    graph.nodes["hid"].v_leak = np.full(12, 0.1)
+    with pytest.raises(ModelError, match="'hid': v_leak = 0.1 found; eventprop's neurons have v_leak = 0"):
+        from_nir(graph)
+    graph, _ = to_nir(net, net.instantiate(0))
+    graph.nodes["hid"].tau_mem = np.linspace(0.01, 0.02, 12)
+    with pytest.raises(ModelError, match="'hid': tau_mem must be the same for every neuron"):
         from_nir(graph)
     graph, _ = to_nir(net, net.instantiate(0))
     graph.metadata = {}
@@ -82,6 +86,31 @@ def test_nir_import_refuses_what_it_cannot_map():
     graph.nodes["hid_out"] = nir.Affine(weight=graph.nodes["hid_out"].weight, bias=np.ones(3))
     with pytest.raises(ModelError, match="non-zero bias"):
         from_nir(graph, dt=0.5)
+
+
+def test_nir_import_rescales_r_and_w_in_exactly():
+    """NIR's CubaLIF: tau_syn dI/dt = -I + w_in S, tau_mem dV/dt = -V + r I; any r and w_in (per neuron) fold into
+    the weights into the population, so the network runs unchanged."""
+    net = _net()
+    params = net.instantiate(seed=4)
+    graph, _ = to_nir(net, params)
+    rng = np.random.default_rng(0)
+    r = rng.uniform(0.5, 2.0, 12)
+    graph.nodes["hid"].r = r
+    graph.nodes["hid"].w_in = graph.nodes["hid"].w_in * 3.0
+    net2, params2 = from_nir(graph)
+    np.testing.assert_allclose(params2["in_hid.weight"], params["in_hid.weight"] * 3.0 * r[None, :], rtol=1e-12)
+    np.testing.assert_allclose(params2["hid_out.weight"], params["hid_out.weight"], rtol=0)
+    graph, _ = to_nir(net, params)                # r w_in = 2 tau_syn and the threshold doubled: the same spikes
+    graph.nodes["hid"].r, graph.nodes["hid"].w_in = np.full(12, 0.5), graph.nodes["hid"].w_in * 4.0
+    graph.nodes["hid"].v_threshold = graph.nodes["hid"].v_threshold * 2.0
+    net3, params3 = from_nir(graph)
+    a = compile_network(net, params=params, dtype=torch.float64)
+    b = compile_network(net3, params=params3, dtype=torch.float64)
+    events = _events()
+    for (sa, ia), (sb, ib) in zip(a.spike_trains(events)["hid"], b.spike_trains(events)["hid"]):
+        np.testing.assert_array_equal(sa, sb)
+        np.testing.assert_array_equal(ia, ib)
 
 
 def test_neurobench_metrics_by_hand():

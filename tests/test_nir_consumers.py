@@ -100,6 +100,12 @@ def test_consumer_runs_our_export_spike_for_spike(consumer, hidden, recurrent):
     shift = len(hidden) + 1
     np.testing.assert_allclose(v_theirs[:, :T - shift], v_ours[:, shift:], atol=1e-4 * np.abs(v_ours).max())
     np.testing.assert_array_equal(v_theirs.max(1).argmax(1), v_ours.max(1).argmax(1))
+    from eventprop import from_nir              # and back: the graph's metadata says how it is to be read
+    net2, params2 = from_nir(graph)
+    back, v_back = _ours(net2, params2, events)
+    for p in pops:
+        np.testing.assert_array_equal(back[p], ours[p], err_msg=p)
+    np.testing.assert_allclose(v_back, v_ours, rtol=0, atol=1e-9 * np.abs(v_ours).max())
 
 
 def test_consumer_export_refuses_what_the_consumer_cannot_run():
@@ -155,3 +161,95 @@ def test_export_nir_for_norse_command_runs_a_trained_run_in_norse(tmp_path):
     np.testing.assert_allclose(theirs[:, :n_steps - shift], ours[:, shift:], atol=1e-4 * np.abs(ours).max())
     r = invoke("export-nir", tmp_path / "run", tmp_path / "x.nir", "--for", "snntorch-2")
     assert r.exit_code == 2 and "'snntorch-2' is not one of" in r.output
+
+
+def _events_from_counts(x: torch.Tensor, dt: float) -> SpikeEvents:
+    """SpikeEvents whose spikes fall in the steps of x [T, B, N] (one event per count)."""
+    samples = []
+    for b in range(x.shape[1]):
+        steps, ids = np.nonzero(x[:, b].numpy())
+        reps = x[steps, b, ids].numpy().astype(int)
+        samples.append((np.repeat(steps, reps) * dt, np.repeat(ids, reps)))
+    return SpikeEvents.from_lists(samples, n_channels=x.shape[2], duration=x.shape[0] * dt)
+
+
+def _step_module(module, x, hidden_leaf: str, out_leaf: str, norse: bool):
+    """Spikes [B, T, N] of the hidden and output modules of a snnTorch / Norse model stepped over x [T, B, N]."""
+    seen, state = {}, None
+    for name, sub in module.named_modules():
+        if name in (hidden_leaf, out_leaf):
+            sub.register_forward_hook(lambda m, i, o, name=name: seen.__setitem__(name, o))
+    hid, out = [], []
+    with torch.no_grad():
+        for t in range(x.shape[0]):
+            if norse:
+                _, state = module(x[t], state)
+            else:
+                module(x[t])
+            first = lambda o: o[0] if isinstance(o, tuple) else o  # noqa: E731
+            hid.append(first(seen[hidden_leaf]).clone())
+            out.append(first(seen[out_leaf]).clone())
+    return torch.stack(hid, 1).double().numpy(), torch.stack(out, 1).double().numpy()
+
+
+def _compare_import(net, params, x, theirs_hid, theirs_out, hidden: str, output: str):
+    """Ours (spike trains of the imported network) against the library's run: hidden one step later, output two."""
+    events = _events_from_counts(x, net.dt)
+    model = compile_network(net, params=params, dtype=torch.float64)
+    trains = model.spike_trains(events)
+    ours = {}
+    for p, s_theirs in ((hidden, theirs_hid), (output, theirs_out)):
+        s = np.zeros_like(s_theirs)
+        for b, (steps, ids) in enumerate(trains[p]):
+            np.add.at(s[b], (steps, ids), 1.0)
+        ours[p] = s
+    n_steps = x.shape[0]
+    assert theirs_hid.sum() > 200 and theirs_out.sum() > 20
+    np.testing.assert_array_equal(ours[hidden][:, 1:], theirs_hid[:, :n_steps - 1])
+    np.testing.assert_array_equal(ours[output][:, 2:], theirs_out[:, :n_steps - 2])
+    with torch.no_grad():
+        counts = model(events).numpy()                 # spiking output: the readout is its spike counts
+    np.testing.assert_array_equal(counts, ours[output].sum(1))
+
+
+def test_snntorch_export_runs_in_eventprop_spike_for_spike():
+    import snntorch as snn
+    from snntorch.export_nir import export_to_nir
+    from eventprop import from_nir
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(   # per-neuron parameters: snnTorch 1.0 cannot export scalar ones (type inference)
+        torch.nn.Linear(N_IN, 48, bias=False),
+        snn.Synaptic(alpha=torch.full((48,), 0.8), beta=torch.full((48,), 0.9), threshold=torch.ones(48),
+                     init_hidden=True, reset_mechanism="zero", reset_delay=False),
+        torch.nn.Linear(48, 5, bias=False),
+        snn.Leaky(beta=torch.full((5,), 0.95), threshold=torch.ones(5), init_hidden=True, reset_mechanism="zero",
+                  reset_delay=False))
+    with torch.no_grad():
+        module[0].weight.mul_(4.0)
+        module[2].weight.mul_(2.0)
+    graph = export_to_nir(module, torch.zeros(1, N_IN), ignore_dims=[0])
+    _, x = _inputs(1)
+    theirs_hid, theirs_out = _step_module(module, x, "1", "3", norse=False)
+    net, params = from_nir(graph, dt=1.0, reading="snntorch")
+    assert isinstance(net.population("n_3").model, LeakyIntegrateFire) and not net.output_populations
+    _compare_import(net, params, x, theirs_hid, theirs_out, "n_1", "n_3")
+
+
+def test_norse_export_runs_in_eventprop_spike_for_spike():
+    from eventprop import from_nir
+    torch.manual_seed(0)
+    module = norse_torch.SequentialState(torch.nn.Linear(N_IN, 48, bias=False), norse_torch.LIFBoxCell(),
+                                         torch.nn.Linear(48, 5, bias=False), norse_torch.LIFBoxCell())
+    with torch.no_grad():
+        module[0].weight.mul_(20.0)
+        module[2].weight.abs_().mul_(20.0)
+    graph = norse_torch.to_nir(module, torch.zeros(1, N_IN))
+    dt = 1e-3                       # Norse 1.1 writes tau = dt / tau_mem_inv; the time constant is tau / dt
+    for node in graph.nodes.values():
+        if hasattr(node, "tau"):
+            node.tau = np.asarray(node.tau) / dt
+    _, x = _inputs(2)
+    theirs_hid, theirs_out = _step_module(module, x, "1", "3", norse=True)
+    net, params = from_nir(graph, reading="norse")
+    assert net.dt == 1.0
+    _compare_import(net, params, x, theirs_hid, theirs_out, "n_1", "n_3")

@@ -18,6 +18,7 @@ target) -> pop; anything else is refused naming the node.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import nir
@@ -141,27 +142,81 @@ CONVENTIONS = {   # what a consumer must do to run an exported graph as eventpro
 }
 
 
-def _population(name: str, node, dt: float):
-    """(neuron model, size, tau_syn ms) of a NIR population node."""
+READINGS = ("eventprop", "snntorch", "norse")
+DEFAULT_DT_MS = {"snntorch": nir_consumers.SNNTORCH_DT / MS, "norse": 1.0}   # the importers' own time steps
+INSTANT_SYNAPSE = 1e-3      # tau_syn / dt of a population without a synaptic current: exp(-1000) = 0, the current
+                            # acts within its step only (a LIF's input jumps V directly)
+
+
+def _reading(graph, reading: str | None) -> str:
+    if reading is None:
+        return graph.metadata.get("eventprop", {}).get("conventions", {}).get("consumer", "eventprop")
+    if reading not in READINGS:
+        raise ModelError(f"from_nir: reading must be one of {READINGS}, got {reading!r}")
+    return reading
+
+
+def _per_neuron(name: str, field: str, value, size: int) -> np.ndarray:
+    arr = _finite(name, field, value).ravel()
+    if arr.size not in (1, size):
+        raise ModelError(f"NIR node {name!r}: {field} has {arr.size} values for {size} neurons")
+    return np.broadcast_to(arr, (size,)).astype(np.float64)
+
+
+def _decay(name: str, field: str, value: float) -> float:
+    if not 0.0 < value < 1.0:
+        raise ModelError(f"NIR node {name!r}: {field} gives a per-step decay of {value:g}; eventprop needs one in "
+                         f"(0, 1) (a time constant longer than the step)")
+    return value
+
+
+def _population(name: str, node, dt: float, reading: str, size: int):
+    """(neuron model, size, tau_syn ms, gain [size]) of a NIR population node read the `reading` way; the weights
+    into it are multiplied by gain (eventprop's discrete model then runs the node as its reader does)."""
     if isinstance(node, nir.Input):
-        return SpikeInput(), int(np.prod(node.input_type["input"])), None
-    if isinstance(node, (nir.CubaLIF, nir.CubaLI)):
-        tau_syn = _uniform(name, "tau_syn", node.tau_syn)
-        for field, want in (("r", 1.0), ("v_leak", 0.0), ("w_in", tau_syn)):
-            found = np.asarray(getattr(node, field), dtype=np.float64)
-            if not np.allclose(found, want, rtol=1e-9, atol=1e-15):
-                raise ModelError(f"NIR node {name!r}: {field} = {found.ravel()[0]:g} found; eventprop reads "
-                                 f"{type(node).__name__} with {field} = {want:g} (r = 1, v_leak = 0, w_in = tau_syn)")
-        tau_mem = _uniform(name, "tau_mem", node.tau_mem) / MS
-        size = np.asarray(node.tau_mem).size
-        if isinstance(node, nir.CubaLIF):
-            if node.v_reset is not None and np.any(np.asarray(node.v_reset) != 0):
-                raise ModelError(f"NIR node {name!r}: v_reset must be 0")
-            return LeakyIntegrateFire(v_thresh=_uniform(name, "v_threshold", node.v_threshold), tau_mem=tau_mem), \
-                size, tau_syn / MS
+        return SpikeInput(), int(np.prod(node.input_type["input"])), None, None
+    if not isinstance(node, (nir.CubaLIF, nir.CubaLI, nir.LIF)):
+        return None
+    current = not isinstance(node, nir.LIF)
+    tau_mem_s = _uniform(name, "tau_mem" if current else "tau", node.tau_mem if current else node.tau)
+    for field in ("v_leak", "v_reset"):
+        value = getattr(node, field, None)
+        if value is not None and np.any(_finite(name, field, value) != 0):
+            raise ModelError(f"NIR node {name!r}: {field} = {np.ravel(value)[0]:g} found; eventprop's neurons have "
+                             f"{field} = 0")
+    r = _per_neuron(name, "r", node.r, size)
+    w_in = _per_neuron(name, "w_in", node.w_in, size) if current else np.ones(size)
+    tau_syn_s = _uniform(name, "tau_syn", node.tau_syn) if current else None
+    if reading == "eventprop":        # NIR's equations with spikes as impulses: I jumps by w_in w / tau_syn
+        if not current:
+            raise ModelError(f"NIR node {name!r}: LIF without eventprop's conventions; pass reading='snntorch' or "
+                             f"'norse' (the importer whose discrete reading the graph was written for)")
+        tau_syn_ms, tau_mem_ms = tau_syn_s / MS, tau_mem_s / MS
+        gain = r * w_in / tau_syn_s   # eventprop: I jumps by w, tau_mem dV/dt = -V + I
+    else:                             # the importer's forward-Euler step: decay 1 - step / tau
+        step = nir_consumers.SNNTORCH_DT if reading == "snntorch" else dt * MS
+        a_mem = _decay(name, "tau_mem", 1.0 - step / tau_mem_s)
+        a_syn = _decay(name, "tau_syn", 1.0 - step / tau_syn_s) if current else 0.0
+        if reading == "snntorch":     # syn <- a_syn syn + drive W x; mem <- a_mem mem + syn
+            if current and not np.allclose(r, tau_mem_s / step, rtol=1e-6):
+                raise ModelError(f"NIR node {name!r}: r = {r[0]:g} found; snnTorch reads CubaLIF only with "
+                                 f"r = tau_mem / 1e-4 = {tau_mem_s / step:g}")
+            drive = (w_in * step / tau_syn_s) if current else r * step / tau_mem_s
+        else:                         # Norse: v <- a_mem v + (1 - a_mem) r syn, syn <- a_syn syn + (1 - a_syn) w_in x
+            if not current and not np.allclose(r, 1.0):
+                raise ModelError(f"NIR node {name!r}: r = {r[0]:g} found; Norse reads LIF as if r = 1 (it warns and "
+                                 f"ignores r), so the graph does not say what Norse runs")
+            drive = (1.0 - a_mem) * r * (1.0 - a_syn) * w_in if current else (1.0 - a_mem) * np.ones(size)
+        tau_syn_ms = (-dt / math.log(a_syn)) if a_syn > 0 else INSTANT_SYNAPSE * dt
+        tau_mem_ms = -dt / math.log(a_mem)
+        # eventprop's step: U = a_mem V + (1 - a_mem) iscale inSyn, iscale = (tau_syn / dt)(1 - exp(-dt / tau_syn))
+        gain = drive / ((1.0 - a_mem) * tau_syn_ms / dt * (1.0 - math.exp(-dt / tau_syn_ms)))
+    threshold = np.inf if isinstance(node, nir.CubaLI) else _uniform(name, "v_threshold", node.v_threshold) \
+        if np.all(np.isfinite(np.asarray(node.v_threshold, dtype=float))) else np.inf
+    if np.isinf(threshold):           # a readout (CubaLI, or a neuron that never fires)
         readout = node.metadata.get("eventprop", {}).get("readout", "avg_var_exp_weight")
-        return LeakyIntegrate(tau_mem=tau_mem, readout=readout), size, tau_syn / MS
-    return None
+        return LeakyIntegrate(tau_mem=tau_mem_ms, readout=readout), size, tau_syn_ms, gain
+    return LeakyIntegrateFire(v_thresh=threshold, tau_mem=tau_mem_ms), size, tau_syn_ms, gain
 
 
 def _linear(name: str, node) -> np.ndarray:
@@ -216,9 +271,23 @@ def _identifier(name: str) -> str:
     return out if out.isidentifier() else f"n_{out}"
 
 
-def from_nir(graph, dt: float | None = None) -> tuple[Network, dict]:
+def _size(name: str, node, graph) -> int:
+    """Neurons of a population node: its parameter arrays, or (scalar parameters, as snnTorch writes them) the rows
+    of the Linear that feeds it."""
+    sizes = {np.asarray(v).size for k, v in vars(node).items() if isinstance(v, (np.ndarray, list)) and k != "metadata"}
+    if max(sizes, default=1) > 1:
+        return max(sizes)
+    rows = {np.shape(graph.nodes[a].weight)[0] for a, b in graph.edges
+            if b == name and a in graph.nodes and hasattr(graph.nodes[a], "weight")}
+    return rows.pop() if len(rows) == 1 else 1
+
+
+def from_nir(graph, dt: float | None = None, reading: str | None = None) -> tuple[Network, dict]:
     """A NIR graph (or a .nir path) as an eventprop Network and its parameter dictionary (Network.instantiate's
-    layout). dt (ms): from the graph's eventprop metadata when present."""
+    layout). dt (ms): from the graph's eventprop metadata when present. reading: how the neuron parameters are
+    meant - "eventprop" (NIR's equations, spikes as impulses; graphs eventprop wrote), "snntorch" or "norse" (the
+    discrete step that importer runs; for graphs those libraries wrote, or eventprop wrote --for them). Default:
+    the consumer the graph's metadata names, else "eventprop"."""
     if isinstance(graph, (str, Path)):
         if not Path(graph).is_file():
             raise ModelError(f"from_nir: {graph} does not exist")
@@ -226,7 +295,8 @@ def from_nir(graph, dt: float | None = None) -> tuple[Network, dict]:
             graph = nir.read(str(graph))
         except Exception as e:  # h5py and nir raise many types for foreign or damaged files
             raise ModelError(f"from_nir: cannot read {graph} as a NIR graph ({type(e).__name__}: {e})") from None
-    dt = dt or graph.metadata.get("eventprop", {}).get("dt_ms")
+    reading = _reading(graph, reading)
+    dt = dt or graph.metadata.get("eventprop", {}).get("dt_ms") or DEFAULT_DT_MS.get(reading)
     if not dt or not np.isfinite(dt) or dt <= 0:
         raise ModelError("from_nir: the graph does not say its time step; pass dt= (ms, > 0)")
     succ: dict[str, list[str]] = {}
@@ -237,14 +307,14 @@ def from_nir(graph, dt: float | None = None) -> tuple[Network, dict]:
         succ.setdefault(a, []).append(b)
     pops = {}
     for name, node in graph.nodes.items():
-        spec = _population(name, node, dt)
+        spec = _population(name, node, dt, reading, _size(name, node, graph))
         if spec is None and not isinstance(node, (nir.Linear, nir.Affine, nir.Delay, nir.Output)):
             raise ModelError(f"NIR node {name!r}: {type(node).__name__} has no eventprop mapping")
         if spec is not None:
             pops[name] = spec
     net, params = Network(dt=dt), {}
     with net:
-        made = {n: Population(m, size, name=_identifier(n)) for n, (m, size, _) in pops.items()}
+        made = {n: Population(m, size, name=_identifier(n)) for n, (m, size, _, _) in pops.items()}
         for src in pops:
             for first in succ.get(src, []):
                 if isinstance(graph.nodes[first], nir.Output):
@@ -259,6 +329,7 @@ def from_nir(graph, dt: float | None = None) -> tuple[Network, dict]:
                     node = nxt[0]
                 tgt = node
                 w, d = _synapses(chain, graph, pops[src][1], pops[tgt][1], dt)
+                w = w * pops[tgt][3][None, :]
                 meta = graph.nodes[chain[-1] if isinstance(graph.nodes[chain[-1]], nir.Linear) else chain[0]] \
                     .metadata.get("eventprop", {})
                 name = _identifier(meta.get("connection", "_".join(chain)))

@@ -79,12 +79,20 @@ class Network:
     def output_populations(self) -> list["Population"]:
         return [p for p in self.populations if isinstance(p.model, LeakyIntegrate)]
 
+    @property
+    def spiking_outputs(self) -> list["Population"]:
+        """Spiking populations without outgoing connections: the readout (by spike counts) of a network that has no
+        LeakyIntegrate population."""
+        return [p for p in self.populations if not isinstance(p.model, (SpikeInput, LeakyIntegrate))
+                and not any(c.source is p for c in self.connections)]
+
     def validate(self) -> None:
         """Whole-network checks (per-object checks run at construction)."""
         if not self.input_populations:
             raise ModelError("Network: needs at least one SpikeInput population")
-        if not self.output_populations:
-            raise ModelError("Network: needs at least one LeakyIntegrate (readout) population")
+        if not self.output_populations and not self.spiking_outputs:
+            raise ModelError("Network: needs a readout: a LeakyIntegrate population, or a spiking population "
+                             "without outgoing connections (read by its spike counts)")
         for pop in self.populations:
             if not isinstance(pop.model, SpikeInput) and not any(c.target is pop for c in self.connections):
                 raise ModelError(f"Population {pop.name!r}: receives no connection")

@@ -24,7 +24,7 @@ from .readouts import reduce
 class RunOutput:
     voltages: dict[str, torch.Tensor]       # output population -> [B, T, N]
     spike_counts: dict[str, torch.Tensor]   # LIF population -> [B, N] (backward: dL/dcount acts as the regulariser drive)
-    readouts: dict[str, torch.Tensor]       # output population -> [B, N]
+    readouts: dict[str, torch.Tensor]       # output population -> [B, N] (spike counts where the network has no LI readout)
 
 
 class _EventPropFunction(torch.autograd.Function):
@@ -239,7 +239,7 @@ class EventPropModule(nn.Module):
         volts = {p.name: v for p, v in zip(plan.outputs, outs[:len(plan.outputs)])}
         counts = {p.name: n for p, n in zip(plan.lifs, outs[len(plan.outputs):])}
         readouts = {p.name: reduce(self.net.population(p.name).model.readout, volts[p.name], self.net.dt)
-                    for p in plan.outputs}
+                    for p in plan.outputs} or {p.name: counts[p.name] for p in self.net.spiking_outputs}
         return RunOutput(volts, counts, readouts)
 
     def spike_trains(self, batch, n_steps: int | None = None) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
