@@ -142,6 +142,12 @@ def _parity_table(name: str, rep: dict) -> Table:
         where = "-" if d is None else f"{d['sample']}, {d['layer']}, {d['neuron']}, {d['step']}"
         common = f"{100 * r['spike_agreement']:.1f} %" if "spike_agreement" in r else "-"
         table.add_row(label, f"{100 * r['exact_samples']:.0f} %", common, where)
+    if "emulator_vs_netx" in rep:
+        r, d = rep["emulator_vs_netx"], rep["emulator_vs_netx"].get("first_divergence")
+        where = r["refused"] if "refused" in r else \
+            "-" if d is None else f"{d['sample']}, {d['layer']}, {d['neuron']}, {d['step']}"
+        table.add_row(f"emulator vs lava-dl netx (file says netx_compatible = {r['file_says_netx_compatible']})",
+                      f"{100 * r['exact_samples']:.0f} %", "-", escape(where))
     acc, tm = rep["accuracy"], rep["float_vs_emulator"]["timing"]
     table.caption = (f"accuracy float {100 * acc['float']:.1f} %, emulator {100 * acc['emulator']:.1f} %, "
                      f"Lava {100 * acc['lava']:.1f} %. Float vs fixed point: {100 * tm['paired']:.1f} % of spikes "
@@ -181,16 +187,19 @@ def deploy(run, target, samples, long_delays, percentile, timeout):
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--samples", type=int, help="test samples to compare (default: 20, or all when fewer)")
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="seconds before a Lava run is killed")
-def parity(run, samples, timeout):
-    """Float vs emulator vs Lava fixed_pt, spike for spike; exit code 1 if the emulator and Lava disagree."""
+@click.option("--netx", is_flag=True, help="also run RUN/loihi/model.h5 through lava-dl's own netx.hdf5.Network "
+              "(one fresh network per sample) and compare it with the emulator")
+def parity(run, samples, timeout, netx):
+    """Float vs emulator vs Lava fixed_pt, spike for spike; exit code 1 if the emulator and Lava (or netx) disagree."""
     from .workflows import parity_check
     try:
-        rep = parity_check(run, samples, timeout)
+        rep = parity_check(run, samples, timeout, netx=netx)
     except EventpropError as e:
         _fail(str(e))
     console.print(_parity_table(str(run), rep))
     if not rep["ok"]:
-        console.print("[bold red]the emulator and Lava disagree[/] (see RUN/loihi/parity.json)")
+        console.print("[bold red]the emulator and Lava" + (" or netx" if netx else "") + " disagree[/] (see "
+                      "RUN/loihi/parity.json)")
         sys.exit(1)
 
 

@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+import h5py
 import numpy as np
 import torch
 from rich.progress import Progress
@@ -19,8 +20,10 @@ from .loihi.emulator import Emulator
 from .loihi.energy import count_ops
 from .loihi.fixed_point import FxNetwork, FxResult
 from .loihi.lava_runner import require_loihi, run_lava
+from .loihi.netx_runner import run_netx
 from .loihi.netx_io import read_netx, write_netx
 from .loihi.quantize import DeployError, quantize
+from .errors import LavaError
 from .pipeline.training.checkpoints import RunError
 from .pipeline.engine.module import compile as compile_network
 from .pipeline.engine.readouts import reduce
@@ -181,9 +184,11 @@ def bench(run_dir: Path, samples: int | None = None, lava_samples: int = 2, time
 
 
 @writes_into_run("eventprop parity")
-def parity_check(run_dir: Path, samples: int | None = None, timeout: float = 600.0, datasets=None) -> dict:
+def parity_check(run_dir: Path, samples: int | None = None, timeout: float = 600.0, datasets=None,
+                 netx: bool = False) -> dict:
     """Float vs emulator vs Lava fixed_pt on the first `samples` test samples (default min(20, test set)), from
-    RUN/loihi/model.h5; writes parity.json and parity.png (rasters of sample 0 from all three)."""
+    RUN/loihi/model.h5; with `netx`, also the file through lava-dl's own netx.hdf5.Network vs the emulator. Writes
+    parity.json and parity.png (rasters of sample 0 from all three)."""
     if timeout <= 0:
         raise RunError(f"--timeout must be > 0 seconds, got {timeout:g}")
     run, fx, dep = _deployed(run_dir, datasets)
@@ -217,11 +222,35 @@ def parity_check(run_dir: Path, samples: int | None = None, timeout: float = 600
                      "lava": float((_predict(dep, lava) == labels).mean())},
         "lava_seconds": lava_secs,
     }
-    report["ok"] = report["emulator_vs_lava"]["exact_samples"] == 1.0
+    if netx:
+        report["emulator_vs_netx"] = _netx_parity(fx, dep, emu, events, Path(run_dir) / "loihi" / "model.h5",
+                                                  timeout, lif_names)
+    report["ok"] = report["emulator_vs_lava"]["exact_samples"] == 1.0 and \
+        report.get("emulator_vs_netx", {}).get("exact_samples", 1.0) == 1.0
     write_atomic(out_dir / "parity.json", json.dumps(report, indent=2))
     plot_spike_comparison({"float": float_trains, "emulator": emu_trains, "Lava": parity.trains(dep, lava, lif_names)},
                           lif_names, 0, fx.dt, out_dir / "parity.png")
     return report
+
+
+def _netx_parity(fx, dep, emu, events, path: Path, timeout: float, lif_names: list[str]) -> dict:
+    """The netx file (holding fx) through lava-dl's netx vs the emulator's run of the deployed network dep (fx with
+    relays where it has them): exact samples and the first divergence, or why netx could not run the file; with the
+    file's netx_compatible flag beside it."""
+    with h5py.File(path, "r") as f:
+        flag = bool(f.attrs.get("netx_compatible", False))
+    out = {"file_says_netx_compatible": flag}
+    try:
+        ran, secs = run_netx(fx, path, events, timeout)
+    except LavaError as e:
+        if "netx cannot be imported" in str(e):
+            raise
+        return {**out, "exact_samples": 0.0, "refused": str(e).splitlines()[0][:500]}
+    ta, tb = parity.trains(dep, emu, lif_names), parity.trains(fx, ran, lif_names)
+    div = [parity.first_divergence(ta, tb, s) or parity.first_v_divergence(emu, ran, s)
+           for s in range(len(emu.spike_steps))]
+    return {**out, "exact_samples": sum(d is None for d in div) / len(div), "seconds": secs,
+            "first_divergence": next((dict(d, sample=int(s)) for s, d in enumerate(div) if d is not None), None)}
 
 
 __all__ = ["deploy", "parity_check", "bench", "TARGETS", "DeployError"]

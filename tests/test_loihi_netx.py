@@ -129,3 +129,64 @@ def test_every_kind_of_file_runs_in_netx_as_its_flag_says(netx, tmp_path, kind):
     same = parity.first_divergence(parity.trains(fx, ours), theirs, 0) is None and \
         np.array_equal(v, ours.v[layers[-1]][0])
     assert same == compatible, f"{kind}: netx {'differs' if compatible else 'agrees'}; the flag says {compatible}"
+
+
+def _train(out, max_delay_ms: float):
+    from eventprop.pipeline.training import config as configs
+    from eventprop.pipeline.training.trainer import Trainer, prepare_run_dir
+    cfg = configs.preset("sequence")
+    cfg.data.n_train, cfg.data.n_val, cfg.data.n_test, cfg.train.epochs = 64, 16, 8, 2
+    cfg.model.max_delay_ms, cfg.model.delay_init_ms = max_delay_ms, [0.0, max_delay_ms]
+    cfg = prepare_run_dir(out, cfg, resume=False, force=False)
+    trainer = Trainer(cfg, out, quiet=True)
+    trainer.fit()
+    trainer.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A run whose delays fit Loihi (<= 50 steps) and one that needs relays (<= 80 steps), each deployed."""
+    from click.testing import CliRunner
+    from eventprop.cli import main
+    tmp = tmp_path_factory.mktemp("netx_runs")
+    out = {"fits": _train(tmp / "fits", 25.0), "relays": _train(tmp / "relays", 40.0)}
+    for run in out.values():
+        r = CliRunner().invoke(main, ["deploy", str(run), "--long-delays", "relay", "--samples", "4"])
+        assert r.exit_code == 0, r.output
+    return out
+
+
+def _parity_netx(run):
+    from click.testing import CliRunner
+    from eventprop.cli import main
+    r = CliRunner().invoke(main, ["parity", str(run), "--samples", "3", "--netx"], catch_exceptions=False)
+    assert r.exit_code in (0, 1), r.output
+    import json
+    return r, json.loads((run / "loihi" / "parity.json").read_text())
+
+
+def test_parity_netx_runs_the_deployed_file_in_lava_dl(netx, runs):
+    r, rep = _parity_netx(runs["fits"])
+    assert r.exit_code == 0, r.output
+    nx = rep["emulator_vs_netx"]
+    assert nx["file_says_netx_compatible"] and nx["exact_samples"] == 1.0 and nx["first_divergence"] is None
+    assert "lava-dl" in r.output
+
+
+def test_parity_netx_reports_what_netx_runs_differently(netx, runs):
+    r, rep = _parity_netx(runs["relays"])       # delays above 62 steps: netx clamps them; the flag said so
+    nx = rep["emulator_vs_netx"]
+    assert not nx["file_says_netx_compatible"] and nx["exact_samples"] < 1.0
+    assert r.exit_code == 1 and "or netx disagree" in r.output and not rep["ok"]
+
+
+def test_parity_netx_without_cv2_says_what_to_install(runs):
+    import importlib.util
+    import subprocess
+    if importlib.util.find_spec("cv2") and importlib.util.find_spec("torchvision"):
+        pytest.skip("cv2 and torchvision are installed: lava-dl's netx imports")
+    r = subprocess.run([sys.executable, "-m", "eventprop", "parity", str(runs["fits"]), "--samples", "2", "--netx"],
+                       capture_output=True, text=True, timeout=240)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "install opencv-python-headless and the torchvision built for your torch" in " ".join(r.stdout.split())

@@ -106,7 +106,7 @@ def test_every_synapse_keeps_its_pair_candidate_delay_through_rewiring(method, l
     assert isinstance(holder.delay, torch.nn.Parameter) == learn_delays
     assert np.ptp(c.delay) > 10                                         # candidate delays differ: a swap shows
     batches = trainer.train_set.batches(16)
-    moved, old_delays = 0, {}
+    moved = 0
     for step in range(6):
         events, labels = next(batches)
         before = set(zip(holder.pre_ind.tolist(), holder.post_ind.tolist()))

@@ -119,26 +119,18 @@ def _simulate(fx: FxNetwork, rasters, T: int, B: int, hardware: bool, stock_mode
     return {"spikes": spikes, "v": volts, "seconds": seconds}
 
 
-def _worker(conn, fx, rasters, T, B, hardware, stock_models):
+def _worker(conn, simulate, args):
     os.setsid()   # own process group, so a timeout can kill Lava's runtime processes too
     try:
-        conn.send(("ok", _simulate(fx, rasters, T, B, hardware, stock_models)))
+        conn.send(("ok", simulate(*args)))
     except BaseException as e:  # everything goes back to the parent as a message
         conn.send(("error", f"{type(e).__name__}: {e}\n{traceback.format_exc()}"))
     finally:
         conn.close()
 
 
-def run_lava(fx: FxNetwork, batch, n_steps: int | None = None, target: str = "lava-sim",
-             timeout: float = 600.0, stock_models: bool = False) -> tuple[FxResult, float]:
-    """Run `batch` through Lava; returns (FxResult in the emulator's layout, seconds Lava spent running).
-    `stock_models` uses Lava's own DelayDense model (slow; no buffer reset, so only one sample is exact)."""
-    if target not in TARGETS:
-        raise LavaError(f"Lava target must be one of {TARGETS}, got {target!r}")
-    if target == "loihi2":
-        require_loihi()
-    if timeout <= 0:
-        raise LavaError(f"the Lava timeout must be > 0 seconds, got {timeout:g}")
+def input_rasters(fx: FxNetwork, batch, n_steps: int | None = None):
+    """(events, {input population: int32 raster [N, B T]}, T, B) of a batch as Lava sources take it."""
     order, offsets = fx.layout()
     events = input_events(fx, batch, offsets)
     steps, gids, n, T_in = events
@@ -154,20 +146,25 @@ def run_lava(fx: FxNetwork, batch, n_steps: int | None = None, target: str = "la
         if r.max(initial=0) > 1:
             raise LavaError(f"input {p.name!r}: more than one spike per channel and step cannot be sent to Lava")
         rasters[p.name] = r
+    return events, rasters, T, B
+
+
+def run_in_child(simulate, args: tuple, timeout: float, what: str) -> dict:
+    """simulate(*args) in a forked child with its own process group, killed after `timeout` seconds."""
     from .lava_compat import import_lava
     import_lava()   # in this process: Lava calls mp.set_start_method("fork") at import, which a child cannot
     ctx = mp.get_context("fork")   # no re-import of the caller's __main__; the child only runs Lava
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_worker, args=(child, fx, rasters, T, B, target == "loihi2", stock_models))
+    proc = ctx.Process(target=_worker, args=(child, simulate, args))
     proc.start()
     child.close()
     try:
         if not parent.poll(timeout):
-            raise LavaError(f"Lava did not finish {B} samples x {T} steps within {timeout:.0f} s (deadlock or too "
-                            f"slow); killed it. Use fewer samples or a longer timeout")
+            raise LavaError(f"{what} did not finish within {timeout:.0f} s (deadlock or too slow); killed it. Use "
+                            f"fewer samples or a longer timeout")
         status, payload = parent.recv()
     except EOFError:
-        raise LavaError(f"the Lava worker died (exit code {proc.exitcode})") from None
+        raise LavaError(f"the {what} worker died (exit code {proc.exitcode})") from None
     finally:
         if proc.is_alive():
             try:
@@ -176,13 +173,29 @@ def run_lava(fx: FxNetwork, batch, n_steps: int | None = None, target: str = "la
                 pass
         proc.join(5)
     if status != "ok":
-        raise LavaError(f"Lava run failed: {payload}")
-    return _to_result(fx, payload, T, B, events), payload["seconds"]
+        raise LavaError(f"{what} failed: {payload}")
+    return payload
 
 
-def _to_result(fx: FxNetwork, payload: dict, T: int, B: int, events: tuple) -> FxResult:
+def run_lava(fx: FxNetwork, batch, n_steps: int | None = None, target: str = "lava-sim",
+             timeout: float = 600.0, stock_models: bool = False) -> tuple[FxResult, float]:
+    """Run `batch` through Lava; returns (FxResult in the emulator's layout, seconds Lava spent running).
+    `stock_models` uses Lava's own DelayDense model (slow; no buffer reset, so only one sample is exact)."""
+    if target not in TARGETS:
+        raise LavaError(f"Lava target must be one of {TARGETS}, got {target!r}")
+    if target == "loihi2":
+        require_loihi()
+    if timeout <= 0:
+        raise LavaError(f"the Lava timeout must be > 0 seconds, got {timeout:g}")
+    events, rasters, T, B = input_rasters(fx, batch, n_steps)
+    payload = run_in_child(_simulate, (fx, rasters, T, B, target == "loihi2", stock_models), timeout,
+                           f"Lava ({B} samples x {T} steps)")
+    return to_result(fx, payload, T, B, events), payload["seconds"]
+
+
+def to_result(fx: FxNetwork, payload: dict, T: int, B: int, events: tuple) -> FxResult:
     order, offsets = fx.layout()
-    spiking = [p for p in order if p.kind in ("lif", "relay")]
+    spiking = [p for p in order if p.kind in ("lif", "relay") and p.name in payload["spikes"]]
     steps, gids = [], []
     for b in range(B):
         per_pop = []
