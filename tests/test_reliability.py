@@ -256,7 +256,6 @@ def test_data_fetch_offline_leaves_no_empty_folder(tmp_path, monkeypatch):
     def offline(self, *a, **k):
         Path(self.location_on_system).mkdir(parents=True, exist_ok=True)
         raise OSError("no network")
-    from pathlib import Path
     monkeypatch.setattr(tonic.datasets.SHD, "__init__", lambda self, save_to, **kw: offline(
         type("D", (), {"location_on_system": Path(save_to) / "SHD"})()))
     res = _cli("data", "fetch", "shd", "--root", tmp_path)
