@@ -12,6 +12,7 @@ from eventprop.cli import main
 from eventprop.mlgenn import Connection, Network, Population
 from eventprop.mlgenn.callbacks import Checkpoint
 from eventprop.mlgenn.compilers import EventPropCompiler, InferenceCompiler
+from eventprop.mlgenn.compilers.event_prop_compiler import default_params
 from eventprop.mlgenn.connectivity import Dense
 from eventprop.mlgenn.errors import Unsupported
 from eventprop.mlgenn.initializers import Normal, Uniform
@@ -35,7 +36,7 @@ def _shd(root, split, n, seed):
 
 
 def _network():
-    network = Network()
+    network = Network(default_params)
     with network:
         inp = Population(SpikeInput(max_spikes=32 * 800), 700)
         hidden = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0, tau_refrac=None), 64, record_spikes=True)
@@ -92,9 +93,21 @@ delay_init_ms = [0.0, 20.0]
     assert metrics[out].total == 8
 
 
+def _in_network(build, params=default_params):
+    with Network(params):
+        return build()
+
+
 @pytest.mark.parametrize("build,message", [
-    (lambda: LeakyIntegrateFire(tau_refrac=2.0), "tau_refrac"),
-    (lambda: LeakyIntegrate(readout="var"), "readout 'var'"),
+    (lambda: _in_network(lambda: LeakyIntegrateFire(tau_refrac=2.0, integrate_during_refrac=True)), "tau_refrac"),
+    (lambda: _in_network(lambda: LeakyIntegrate(readout="var")), "readout 'var'"),
+    (lambda: _in_network(lambda: LeakyIntegrateFire(), None), "relative_reset=True"),
+    (lambda: _in_network(lambda: LeakyIntegrateFire(relative_reset=False), None),
+     "LeakyIntegrateFire\\(scale_i=False\\).*Network\\(default_params\\)"),
+    (lambda: _in_network(lambda: Exponential(5.0), None), "Exponential\\(scale_i=False\\)"),
+    (lambda: _in_network(lambda: LeakyIntegrate(scale_i=False, readout="max_var")), "LeakyIntegrate\\(scale_i"),
+    (lambda: EventPropCompiler(100, kernel_profiling=True), "kernel_profiling=True"),
+    (lambda: InferenceCompiler(100, reset_vars_between_batches=False), "reset_vars_between_batches"),
     (lambda: EventPropCompiler(100, losses="mean_square_error"), "losses 'mean_square_error'"),
     (lambda: EventPropCompiler(100, per_timestep_loss=True), "per_timestep_loss"),
     (lambda: EventPropCompiler(100, reg_lambda_upper=1e-3, reg_lambda_lower=0.0), "reg_lambda_upper"),
@@ -106,7 +119,7 @@ def test_unsupported_features_name_themselves(build, message):
 
 
 def test_delta_synapse_is_refused():
-    with Network():
+    with Network(default_params):
         a = Population(SpikeInput(), 3)
         b = Population(LeakyIntegrate(readout="max_var"), 2)
         with pytest.raises(Unsupported, match="synapse 'delta'"):
@@ -116,7 +129,7 @@ def test_delta_synapse_is_refused():
 def test_refractory_lif_without_integration_maps_to_refractory_lif():
     from eventprop.mlgenn.compilers import _build
     from eventprop.models import RefractoryLIF
-    network = Network()
+    network = Network(default_params)
     with network:
         a = Population(SpikeInput(), 3)
         b = Population(LeakyIntegrateFire(tau_refrac=2.0, integrate_during_refrac=False), 4)
@@ -125,3 +138,34 @@ def test_refractory_lif_without_integration_maps_to_refractory_lif():
         Connection(b, c, Dense(np.ones((4, 2))), Exponential(5.0))
     net, _ = _build(network, 1.0, [])
     assert net.populations[1].model == RefractoryLIF(v_thresh=1.0, tau_mem=20.0, tau_refrac=2.0)
+
+
+def test_mlgenn_style_script_trains_checkpoints_loads_and_records(tmp_path):
+    """tests/mlgenn_scripts/shd_style.py as a script: train (Checkpoint, save_connectivity, batch_progress_bar),
+    then a fresh process loads the checkpoint (Network.load) and evaluates with InferenceCompiler and recorders: the
+    same test accuracy as the trained network."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = tmp_path / "data"
+    write_hsd(root / "SHD" / "shd_train.h5", 96, seed=1, n_spikes=(400, 800))
+    write_hsd(root / "SHD" / "shd_test.h5", 24, seed=2, n_spikes=(400, 800))
+    script = Path(__file__).parent / "mlgenn_scripts" / "shd_style.py"
+    env = {**os.environ, "SHD_ROOT": str(root), "NUM_EPOCHS": "3", "CHECKPOINTS": str(tmp_path / "ckpt")}
+    runs = {}
+    for train in ("1", "0"):
+        r = subprocess.run([sys.executable, str(script)], env={**env, "TRAIN": train}, capture_output=True,
+                           text=True, timeout=600, cwd=tmp_path)
+        assert r.returncode == 0, r.stdout + r.stderr
+        runs[train] = r.stdout
+    trained = float(re.search(r"Test accuracy = ([\d.]+)%", runs["1"]).group(1))
+    loaded = float(re.search(r"Test accuracy = ([\d.]+)%", runs["0"]).group(1))
+    assert loaded == trained and trained > 100 / 20, runs
+    assert re.search(r"Recorded 2 examples, [1-9]\d* hidden spikes; output v \(\d+, 20\)", runs["0"]), runs["0"]
+    assert len(re.findall(r"Epoch \d silent neurons \d+ of 64, examples counted 96, validation", runs["1"])) == 3
+    assert f"Learning rate {0.0003 * 1.5 ** 5:g}" in runs["1"]    # the last batch's alpha reached torch's Adam
+    names = sorted(p.name for p in (tmp_path / "ckpt").glob("2-*.npy"))
+    assert names == ["2-Conn_Pop0_Pop1-d.npy", "2-Conn_Pop0_Pop1-g.npy", "2-Conn_Pop1_Pop1-g.npy",
+                     "2-Conn_Pop1_Pop1-post_ind.npy", "2-Conn_Pop1_Pop1-pre_ind.npy", "2-Conn_Pop1_Pop2-g.npy"]

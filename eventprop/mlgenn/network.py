@@ -1,7 +1,11 @@
 """mlGeNN's Network / Population / Connection: recorded here, turned into an eventprop Network by a compiler."""
 from __future__ import annotations
 
+import functools
+import inspect
 import math
+
+import numpy as np
 
 from .errors import unsupported
 
@@ -9,9 +13,11 @@ _ACTIVE: list["Network"] = []
 
 
 class Network:
+    """`Network(default_params)`: {model class: {parameter: value}} applied to models built inside `with network:`
+    where the script does not pass that parameter (mlGeNN's network_default_params)."""
+
     def __init__(self, default_params=None):
-        if default_params:
-            raise unsupported("Network(default_params=...)")
+        self.default_params = dict(default_params or {})
         self.populations: list[Population] = []
         self.connections: list[Connection] = []
 
@@ -22,6 +28,35 @@ class Network:
     def __exit__(self, *exc):
         _ACTIVE.remove(self)
         return False
+
+    @staticmethod
+    def get_default_params(model_type) -> dict:
+        return dict(_ACTIVE[-1].default_params.get(model_type, {})) if _ACTIVE else {}
+
+    def load(self, keys: tuple = (), serialiser="numpy"):
+        """Weights ("g"), delays ("d") and sparse indices ("pre_ind", "post_ind") of every connection from
+        `<keys>-<connection>-<var>.npy` (a Checkpoint or save_connectivity of the same network)."""
+        from .serialisers import resolve
+        ser = resolve(serialiser)
+        for c in self.connections:
+            state = ser.deserialise_all(tuple(keys) + (c.name,))
+            if "g" not in state:
+                raise unsupported(f"Network.load: no weights for connection {c.name!r} under keys {tuple(keys)} "
+                                  f"in {ser.path}", "save them with a Checkpoint callback or compiled.save")
+            c.connectivity.loaded(c, state)
+
+
+def network_default_params(init):
+    """Decorator for model constructors: parameters the caller did not pass come from the active Network's
+    default_params for the model's class, else the constructor's own defaults."""
+    names = list(inspect.signature(init).parameters)[1:]
+
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        passed = set(names[:len(args)]) | set(kwargs)
+        defaults = {k: v for k, v in Network.get_default_params(type(self)).items() if k not in passed}
+        return init(self, *args, **kwargs, **defaults)
+    return wrapper
 
 
 def _network(what: str) -> Network:
@@ -37,9 +72,12 @@ class Population:
         if record_spike_events:
             raise unsupported("record_spike_events")
         size = shape if isinstance(shape, int) else int(math.prod(shape))
-        self.neuron, self.shape, self.size = neuron, shape, size
+        self.neuron, self.shape, self.size, self.record_spikes = neuron, shape, size, record_spikes
         self.name = name or f"Pop{len(net.populations)}"
         net.populations.append(self)
+
+    def __str__(self):
+        return self.name
 
 
 class Connection:
@@ -53,3 +91,14 @@ class Connection:
         self.max_delay_steps = max_delay_steps
         self.name = name or f"Conn_{source.name}_{target.name}"
         net.connections.append(self)
+
+    def __str__(self):
+        return self.name
+
+
+def flat_pre_major(values, n_pre: int, n_post: int, what: str) -> np.ndarray:
+    """A dense connection's checkpointed variable (flattened pre-major, mlGeNN's layout) as [n_pre, n_post]."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size != n_pre * n_post:
+        raise unsupported(f"{what}: {arr.size} values for a dense {n_pre} x {n_post} connection")
+    return arr.reshape(n_pre, n_post)

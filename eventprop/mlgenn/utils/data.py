@@ -29,3 +29,13 @@ def to_lists(spikes: PreprocessedSpikes) -> tuple[np.ndarray, np.ndarray]:
     end = np.asarray(spikes.end_spikes)
     counts = np.diff(np.concatenate([[0], end]))
     return np.asarray(spikes.spike_times, dtype=np.float64), np.repeat(np.arange(len(end)), counts)
+
+
+def calc_max_spikes(spikes) -> int:
+    """The largest number of spikes in one example (mlGeNN's calc_max_spikes)."""
+    return max((len(p.spike_times) for p in spikes), default=0)
+
+
+def calc_latest_spike_time(spikes) -> float:
+    """The time of the latest spike of any example, ms (examples without spikes are skipped)."""
+    return max((float(np.max(p.spike_times)) for p in spikes if len(p.spike_times)), default=0.0)

@@ -7,19 +7,21 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .. import models
-from ..models.events import SpikeEvents
-from ..pipeline.engine.module import compile as compile_network
-from ..pipeline.training.trainer import spike_regulariser
-from .errors import unsupported
-from .neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
-from .optimisers import Adam
-from .utils.data import to_lists
+from ... import models
+from ...models.events import SpikeEvents
+from ...pipeline.engine.module import compile as compile_network
+from ...pipeline.training.trainer import spike_regulariser
+from ..callbacks import CallbackList
+from ..errors import unsupported
+from ..neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from ..optimisers import Adam
+from ..serialisers import resolve
+from ..utils.data import to_lists
 
 
 @dataclass
 class Metric:
-    """mlGeNN's metric object: `.result` is the accuracy."""
+    """mlGeNN's SparseCategoricalAccuracy: `.result` is the accuracy."""
     correct: int = 0
     total: int = 0
 
@@ -57,6 +59,8 @@ def _build(network, dt: float, delay_learn_conns) -> tuple[models.Network, dict]
                 max_delay = int(math.ceil(bounds[1]))
             if conn.p is None:
                 desc = models.Dense(weight=conn.weight, delay=conn.delay)
+            elif getattr(conn, "indices", None) is not None:          # loaded from a checkpoint
+                desc = models.Sparse(*conn.indices, weight=conn.weight, delay=conn.delay)
             else:
                 desc = models.FixedProbability(conn.p, weight=conn.weight, delay=conn.delay)
             names[c] = f"c{k}"
@@ -65,15 +69,44 @@ def _build(network, dt: float, delay_learn_conns) -> tuple[models.Network, dict]
     return net, names
 
 
+class _Var:
+    """GeNN's view of a connection variable as mlGeNN scripts use it: `view` (flattened pre-major, sharing memory
+    with the trained tensor on the CPU), pull_from_device / push_to_device."""
+
+    def __init__(self, tensor: torch.Tensor):
+        self._tensor = tensor
+        self.view = tensor.detach().cpu().numpy().reshape(-1)
+
+    @property
+    def values(self):
+        return self.view
+
+    def pull_from_device(self):
+        self.view[...] = self._tensor.detach().cpu().numpy().reshape(-1)
+
+    def push_to_device(self):
+        with torch.no_grad():
+            self._tensor.copy_(torch.as_tensor(self.view.reshape(self._tensor.shape)))
+
+
+class _SynapseGroup:
+    def __init__(self, holder):
+        self.vars = {"g": _Var(holder.weight)}
+        if isinstance(getattr(holder, "delay", None), torch.nn.Parameter):
+            self.vars["d"] = _Var(holder.delay)
 
 
 class CompiledNetwork:
-    def __init__(self, network, module, names, dt: float, n_steps: int, batch_size: int, optimisers=None,
+    """`optimisers`: [(mlGeNN Adam, torch optimiser)] (a script may set their alpha); `connection_populations`:
+    {Connection: object with vars["g"] / vars["d"]} as GeNN's synapse groups."""
+
+    def __init__(self, network, module, names, dt: float, n_steps: int, batch_size: int, optimisers=(),
                  reg=(0.0, 0.0), seed: int = 0):
         self.network, self.module, self.names, self.seed = network, module, names, seed
         self.dt, self.n_steps, self.batch_size = dt, n_steps, batch_size
-        self.optimisers, self.reg = optimisers or {}, reg
+        self.optimisers, self.reg = list(optimisers), reg
         self._pop_name = {id(p): f"p{k}" for k, p in enumerate(network.populations)}
+        self.connection_populations = {c: _SynapseGroup(getattr(module, names[c])) for c in network.connections}
 
     def __enter__(self):
         return self
@@ -81,6 +114,30 @@ class CompiledNetwork:
     def __exit__(self, *exc):
         return False
 
+    def pop_name(self, pop) -> str:
+        return self._pop_name[id(pop)]
+
+    # ---- mlGeNN's checkpoint API ----------------------------------------------------------------------------
+    def save(self, keys=(), serialiser="numpy"):
+        """`<keys>-<connection>-g.npy` (weights) and `-d.npy` (learned delays), flattened pre-major: mlGeNN's
+        layout, read by Network.load and `eventprop import-mlgenn`."""
+        ser = resolve(serialiser)
+        for conn in self.network.connections:
+            holder = getattr(self.module, self.names[conn])
+            ser.serialise(tuple(keys) + (conn.name, "g"), holder.weight.detach().cpu().numpy().ravel())
+            if isinstance(getattr(holder, "delay", None), torch.nn.Parameter):
+                ser.serialise(tuple(keys) + (conn.name, "d"), holder.delay.detach().cpu().numpy().ravel())
+
+    def save_connectivity(self, keys=(), serialiser="numpy"):
+        """`<keys>-<connection>-pre_ind.npy` / `-post_ind.npy` of every sparse connection (as mlGeNN)."""
+        ser = resolve(serialiser)
+        for conn in self.network.connections:
+            holder = getattr(self.module, self.names[conn])
+            if hasattr(holder, "pre_ind"):
+                ser.serialise(tuple(keys) + (conn.name, "pre_ind"), holder.pre_ind.cpu().numpy())
+                ser.serialise(tuple(keys) + (conn.name, "post_ind"), holder.post_ind.cpu().numpy())
+
+    # ---- running --------------------------------------------------------------------------------------------
     def _batches(self, x, y, order):
         (in_pop, samples), = x.items()
         (out_pop, labels), = y.items()
@@ -95,27 +152,54 @@ class CompiledNetwork:
         if len(x) != 1 or len(y) != 1:
             raise unsupported("several input or output populations in train/evaluate")
 
-    def evaluate(self, x: dict, y: dict, callbacks=()):
+    def _callbacks(self, callbacks, n: int, num_epochs: int = 1) -> CallbackList:
+        return CallbackList(callbacks, compiled_network=self, num_batches=math.ceil(n / self.batch_size),
+                            num_epochs=num_epochs)
+
+    def evaluate(self, x: dict, y: dict, callbacks=("batch_progress_bar",)):
+        """({output population: Metric}, callback data) on x, as mlGeNN's evaluate."""
         self._check(x, y)
-        metric = Metric()
         n = len(next(iter(y.values())))
+        cbs = self._callbacks(callbacks, n)
+        metric = Metric()
+        out_pop = next(iter(y))
+        cbs.on_test_begin()
         with torch.no_grad():
-            for batch, labels, out_pop in self._batches(x, y, np.arange(n)):
-                pred = self.module.run(batch).readouts[self._pop_name[id(out_pop)]].argmax(1).numpy()
+            for b, (batch, labels, out_pop) in enumerate(self._batches(x, y, np.arange(n))):
+                cbs.on_batch_begin(b)
+                run = self.module.run(batch)
+                pred = run.readouts[self._pop_name[id(out_pop)]].argmax(1).numpy()
                 metric.correct += int((pred == labels).sum())
                 metric.total += len(labels)
-        return {out_pop: metric}, {}
+                cbs.recorded(self, batch, run)
+                cbs.on_batch_end(b, {out_pop: metric})
+        cbs.on_test_end({out_pop: metric})
+        return {out_pop: metric}, cbs.get_data()
 
-    def train(self, x: dict, y: dict, num_epochs: int, start_epoch: int = 0, shuffle: bool = True, callbacks=(),
-              validation_callbacks=(), validation_x=None, validation_y=None):
+    def train(self, x: dict, y: dict, num_epochs: int, start_epoch: int = 0, shuffle: bool = True,
+              callbacks=("batch_progress_bar",), validation_callbacks=("batch_progress_bar",),
+              validation_x=None, validation_y=None, metrics="sparse_categorical_accuracy",
+              validation_split: float = 0.0):
+        """(train metrics, callback data), or with validation data (train metrics, validation metrics, train
+        callback data, validation callback data), as mlGeNN's train."""
         self._check(x, y)
+        if metrics != "sparse_categorical_accuracy":
+            raise unsupported(f"metrics {metrics!r}", "sparse_categorical_accuracy only")
+        if validation_split:
+            raise unsupported("validation_split", "pass validation_x / validation_y")
         n = len(next(iter(y.values())))
+        cbs = self._callbacks(callbacks, n, num_epochs)
         lam, nu = self.reg
+        out_pop = next(iter(y))
+        metric, val, val_data = Metric(), None, None
+        cbs.on_train_begin()
         for epoch in range(start_epoch, start_epoch + num_epochs):
             metric = Metric()
+            cbs.on_epoch_begin(epoch)
             order = np.random.default_rng([self.seed, epoch]).permutation(n) if shuffle else np.arange(n)
-            for batch, labels, out_pop in self._batches(x, y, order):
-                for opt in self.optimisers.values():
+            for b, (batch, labels, out_pop) in enumerate(self._batches(x, y, order)):
+                cbs.on_batch_begin(b)
+                for _, opt in self.optimisers:
                     opt.zero_grad()
                 run = self.module.run(batch)
                 readout = run.readouts[self._pop_name[id(out_pop)]]
@@ -125,18 +209,23 @@ class CompiledNetwork:
                     for counts in run.spike_counts.values():
                         loss = loss + spike_regulariser(counts.sum(0), lam, nu, len(labels))
                 loss.backward()
-                for opt in self.optimisers.values():
+                for _, opt in self.optimisers:
                     opt.step()
                 with torch.no_grad():
                     for c in self.module.net.connections:
                         if c.learn_delays:
                             getattr(self.module, c.name).delay.clamp_(0, c.max_delay_steps)
-                metric.correct += int((readout.argmax(1).numpy() == labels).sum())
+                metric.correct += int((readout.detach().argmax(1).numpy() == labels).sum())
                 metric.total += len(labels)
-            for cb in callbacks:
-                cb.on_epoch_end(epoch, self)
-        val = self.evaluate(validation_x, validation_y)[0] if validation_x is not None else {}
-        return {out_pop: metric}, val
+                cbs.recorded(self, batch, run)
+                cbs.on_batch_end(b, {out_pop: metric})
+            cbs.on_epoch_end(epoch, {out_pop: metric})
+            if validation_x is not None:
+                val, val_data = self.evaluate(validation_x, validation_y, validation_callbacks)
+        cbs.on_train_end({out_pop: metric})
+        if validation_x is not None:
+            return {out_pop: metric}, val, cbs.get_data(), val_data
+        return {out_pop: metric}, cbs.get_data()
 
 
 class EventPropCompiler:
@@ -154,6 +243,9 @@ class EventPropCompiler:
             raise unsupported("reg_lambda_upper != reg_lambda_lower", "eventprop's regulariser is symmetric")
         if communicator is not None:
             raise unsupported("communicator", "use torchrun with `eventprop train` for data parallelism")
+        if kernel_profiling:
+            raise unsupported("kernel_profiling=True (GeNN's kernel timers, compiled_net.genn_model)",
+                              "time eventprop's kernels with benchmarks/engine.py")
         if genn_kwargs:
             raise unsupported(f"GeNN options {sorted(genn_kwargs)}")
         self.example_timesteps, self.dt, self.batch_size, self.seed = example_timesteps, dt, batch_size, rng_seed
@@ -170,16 +262,24 @@ class EventPropCompiler:
         params = dict(module.named_parameters())
         weights = [p for n, p in params.items() if n.endswith(".weight")]
         delays = [p for n, p in params.items() if n.endswith(".delay")]
-        optimisers = {"weight": self.optimiser.make(weights)}
+        optimisers = [(self.optimiser, self.optimiser.make(weights))]
         if delays:
-            optimisers["delay"] = self.delay_optimiser.make(delays)
+            optimisers.append((self.delay_optimiser, self.delay_optimiser.make(delays)))
         return CompiledNetwork(network, module, names, self.dt, self.example_timesteps, self.batch_size, optimisers,
                                self.reg, self.seed)
 
 
 class InferenceCompiler:
+    """mlGeNN's InferenceCompiler. eventprop starts every sample from rest, as mlGeNN does with
+    reset_in_syn_between_batches=True (with False, mlGeNN carries synaptic input from one batch into the next)."""
+
     def __init__(self, evaluate_timesteps: int, dt: float = 1.0, batch_size: int = 1, rng_seed: int = 0,
-                 reset_time_between_batches: bool = True, **genn_kwargs):
+                 reset_time_between_batches: bool = True, reset_vars_between_batches: bool = True,
+                 reset_in_syn_between_batches: bool = False, kernel_profiling: bool = False, **genn_kwargs):
+        if kernel_profiling:
+            raise unsupported("kernel_profiling=True (GeNN's kernel timers, compiled_net.genn_model)")
+        if not reset_vars_between_batches:
+            raise unsupported("reset_vars_between_batches=False", "eventprop starts every sample from rest")
         if genn_kwargs:
             raise unsupported(f"GeNN options {sorted(genn_kwargs)}")
         self.timesteps, self.dt, self.batch_size, self.seed = evaluate_timesteps, dt, batch_size, rng_seed
