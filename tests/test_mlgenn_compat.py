@@ -169,3 +169,37 @@ def test_mlgenn_style_script_trains_checkpoints_loads_and_records(tmp_path):
     names = sorted(p.name for p in (tmp_path / "ckpt").glob("2-*.npy"))
     assert names == ["2-Conn_Pop0_Pop1-d.npy", "2-Conn_Pop0_Pop1-g.npy", "2-Conn_Pop1_Pop1-g.npy",
                      "2-Conn_Pop1_Pop1-post_ind.npy", "2-Conn_Pop1_Pop1-pre_ind.npy", "2-Conn_Pop1_Pop2-g.npy"]
+
+
+def test_sequential_network_yin_yang_with_a_learning_rate_schedule():
+    """mlGeNN's tutorial shape: SequentialNetwork / InputLayer / Layer, generate_yin_yang_dataset,
+    OptimiserParamSchedule; metrics keyed by the layer the script passed."""
+    from eventprop.mlgenn import InputLayer, Layer, SequentialNetwork
+    from eventprop.mlgenn.callbacks import OptimiserParamSchedule
+    from eventprop.mlgenn.connectivity import Dense
+    from eventprop.mlgenn.utils.data import generate_yin_yang_dataset
+    np.random.seed(0)
+    spikes, labels = generate_yin_yang_dataset(480, 25.0, 2.0)
+    assert len(spikes) == 480 and set(labels) == {0, 1, 2} and len(spikes[0].spike_times) == 5
+    assert spikes[0].spike_times.min() == 2.0                   # the bias spike at the offset
+    network = SequentialNetwork(default_params)
+    with network:
+        inp = InputLayer(SpikeInput(max_spikes=5 * 32), 5)
+        hidden = Layer(Dense(Normal(mean=1.5, sd=0.8)), LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0), 64,
+                       Exponential(5.0))
+        out = Layer(Dense(Normal(mean=0.0, sd=0.3)), LeakyIntegrate(tau_mem=20.0, readout="max_var"), 3,
+                    Exponential(5.0))
+    assert hidden.connection().source is inp.population() and len(network.connections) == 2
+    compiled = EventPropCompiler(example_timesteps=60, dt=0.5, optimiser=Adam(0.003), batch_size=32).compile(network)
+    alphas = []
+    schedule = OptimiserParamSchedule("alpha", lambda epoch, alpha: alphas.append(alpha) or 0.003 * 0.9 ** epoch)
+    with compiled:
+        metrics, _ = compiled.train({inp: spikes}, {out: labels}, num_epochs=6, callbacks=[schedule])
+    assert alphas == pytest.approx([0.003] + [0.003 * 0.9 ** e for e in range(5)])
+    assert compiled.optimisers[0][1].param_groups[0]["lr"] == pytest.approx(0.003 * 0.9 ** 5)
+    assert metrics[out].result > 0.5, metrics[out].result   # three classes: chance is 1/3
+    with pytest.raises(Unsupported, match="a readout on a spiking population"):
+        with SequentialNetwork(default_params):
+            LeakyIntegrateFire(readout="first_spike_time")
+    with pytest.raises(Unsupported, match="OptimiserParamSchedule\\('beta1'\\)"):
+        compiled.train({inp: spikes}, {out: labels}, num_epochs=1, callbacks=[OptimiserParamSchedule("beta1", max)])

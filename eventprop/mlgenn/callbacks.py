@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import unsupported
+from .network import underlying
 from .serialisers import Numpy
 
 
@@ -96,11 +97,28 @@ def _neuron_mask(neuron_filter, size: int) -> np.ndarray:
     return mask
 
 
+class OptimiserParamSchedule(Callback):
+    """At each epoch's start, every optimiser's `param_name` = func(epoch, current value) (mlGeNN's)."""
+
+    def __init__(self, param_name: str, func):
+        self.param_name, self.func = param_name, func
+
+    def set_params(self, compiled_network, **kwargs):
+        if self.param_name != "alpha":
+            raise unsupported(f"OptimiserParamSchedule({self.param_name!r})", "Adam's alpha only")
+        self._optimisers = [o for o, _ in compiled_network.optimisers]
+
+    def on_epoch_begin(self, epoch: int):
+        for o in self._optimisers:
+            setattr(o, self.param_name, self.func(epoch, getattr(o, self.param_name)))
+
+
 class SpikeRecorder(Callback):
     """Spikes of a population (record_spikes=True): data[key] = ([times ms per example], [neuron ids per example]),
     or with record_counts, [spike counts per example]."""
 
     def __init__(self, pop, key=None, example_filter=None, neuron_filter=None, record_counts: bool = False):
+        pop = underlying(pop)
         if not getattr(pop, "record_spikes", False):
             raise unsupported(f"SpikeRecorder on population {pop.name!r} without record_spikes=True",
                               "as in mlGeNN, create it with Population(..., record_spikes=True)")
@@ -138,7 +156,7 @@ class VarRecorder(Callback):
     def __init__(self, pop, var: str | None = None, key=None, example_filter=None, neuron_filter=None,
                  genn_var: str | None = None):
         from .neurons import LeakyIntegrate
-        name = var or genn_var
+        pop, name = underlying(pop), var or genn_var
         if name not in ("v", "V") or not isinstance(pop.neuron, LeakyIntegrate):
             raise unsupported(f"VarRecorder({pop.name!r}, {name!r})", "eventprop records v of LeakyIntegrate "
                               "(readout) populations only")

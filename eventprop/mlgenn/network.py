@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import weakref
 
 import numpy as np
 
@@ -71,6 +72,8 @@ class Population:
         net = _network("Population")
         if record_spike_events:
             raise unsupported("record_spike_events")
+        if shape is None:
+            raise unsupported("a Population or layer without a shape")
         size = shape if isinstance(shape, int) else int(math.prod(shape))
         self.neuron, self.shape, self.size, self.record_spikes = neuron, shape, size, record_spikes
         self.name = name or f"Pop{len(net.populations)}"
@@ -94,6 +97,52 @@ class Connection:
 
     def __str__(self):
         return self.name
+
+
+class SequentialNetwork(Network):
+    """mlGeNN's feed-forward network: InputLayer, then Layers each connected from the one before."""
+
+    def __init__(self, default_params=None):
+        super().__init__(default_params)
+        self.layers: list = []
+
+
+def _sequential(what: str) -> SequentialNetwork:
+    net = _network(what)
+    if not isinstance(net, SequentialNetwork):
+        raise unsupported(f"{what} outside a `with SequentialNetwork():` block")
+    return net
+
+
+class InputLayer:
+    """`population()` gives the layer's Population (mlGeNN keeps weak references)."""
+
+    def __init__(self, neuron, shape=None, record_spikes: bool = False, record_spike_events: bool = False,
+                 name: str | None = None):
+        net = _sequential("InputLayer")
+        self.population = weakref.ref(Population(neuron, shape, record_spikes, record_spike_events, name))
+        self.connection = None
+        net.layers.append(self)
+
+
+class Layer:
+    """A population connected from the previous layer; `population()` and `connection()` give them."""
+
+    def __init__(self, connectivity, neuron, shape=None, synapse="delta", record_spikes: bool = False,
+                 record_spike_events: bool = False, max_delay_steps: int | None = None, name: str | None = None):
+        net = _sequential("Layer")
+        if not net.layers:
+            raise unsupported("a Layer before any InputLayer")
+        pop = Population(neuron, shape, record_spikes, record_spike_events, name)
+        conn = Connection(net.layers[-1].population(), pop, connectivity, synapse, max_delay_steps=max_delay_steps)
+        self.population, self.connection = weakref.ref(pop), weakref.ref(conn)
+        net.layers.append(self)
+
+
+def underlying(obj):
+    """The Population (or Connection) behind a layer, as mlGeNN's get_underlying_pop."""
+    ref = getattr(obj, "population", None)
+    return ref() if callable(ref) else obj
 
 
 def flat_pre_major(values, n_pre: int, n_post: int, what: str) -> np.ndarray:

@@ -13,6 +13,7 @@ from ...pipeline.engine.module import compile as compile_network
 from ...pipeline.training.trainer import spike_regulariser
 from ..callbacks import CallbackList
 from ..errors import unsupported
+from ..network import underlying
 from ..neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from ..optimisers import Adam
 from ..serialisers import resolve
@@ -140,8 +141,8 @@ class CompiledNetwork:
     # ---- running --------------------------------------------------------------------------------------------
     def _batches(self, x, y, order):
         (in_pop, samples), = x.items()
-        (out_pop, labels), = y.items()
-        labels = np.asarray(labels)
+        (out_key, labels), = y.items()
+        in_pop, out_pop, labels = underlying(in_pop), underlying(out_key), np.asarray(labels)
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
             lists = [to_lists(samples[i]) for i in idx]
@@ -162,13 +163,13 @@ class CompiledNetwork:
         n = len(next(iter(y.values())))
         cbs = self._callbacks(callbacks, n)
         metric = Metric()
-        out_pop = next(iter(y))
+        out_pop = next(iter(y))                      # metrics are keyed by what the script passed (layer or pop)
         cbs.on_test_begin()
         with torch.no_grad():
-            for b, (batch, labels, out_pop) in enumerate(self._batches(x, y, np.arange(n))):
+            for b, (batch, labels, pop) in enumerate(self._batches(x, y, np.arange(n))):
                 cbs.on_batch_begin(b)
                 run = self.module.run(batch)
-                pred = run.readouts[self._pop_name[id(out_pop)]].argmax(1).numpy()
+                pred = run.readouts[self._pop_name[id(pop)]].argmax(1).numpy()
                 metric.correct += int((pred == labels).sum())
                 metric.total += len(labels)
                 cbs.recorded(self, batch, run)
@@ -190,19 +191,19 @@ class CompiledNetwork:
         n = len(next(iter(y.values())))
         cbs = self._callbacks(callbacks, n, num_epochs)
         lam, nu = self.reg
-        out_pop = next(iter(y))
+        out_pop = next(iter(y))                      # metrics are keyed by what the script passed (layer or pop)
         metric, val, val_data = Metric(), None, None
         cbs.on_train_begin()
         for epoch in range(start_epoch, start_epoch + num_epochs):
             metric = Metric()
             cbs.on_epoch_begin(epoch)
             order = np.random.default_rng([self.seed, epoch]).permutation(n) if shuffle else np.arange(n)
-            for b, (batch, labels, out_pop) in enumerate(self._batches(x, y, order)):
+            for b, (batch, labels, pop) in enumerate(self._batches(x, y, order)):
                 cbs.on_batch_begin(b)
                 for _, opt in self.optimisers:
                     opt.zero_grad()
                 run = self.module.run(batch)
-                readout = run.readouts[self._pop_name[id(out_pop)]]
+                readout = run.readouts[self._pop_name[id(pop)]]
                 target = torch.from_numpy(labels.astype(np.int64))
                 loss = torch.nn.functional.cross_entropy(readout, target)
                 if lam > 0:
