@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo bench clean
+.PHONY: install test demo bench docs clean
 
 install: $(STAMP)
 
@@ -29,9 +29,12 @@ test: install
 demo: install
 	$(BIN)/eventprop demo
 
+docs: install   # the documentation site, warnings as errors, into site/
+	$(BIN)/mkdocs build --strict --quiet
+
 bench: install
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/loihi.py
 
 clean:   # the virtualenv and the kernel cache ($EVENTPROP_CACHE, default ~/.cache/eventprop/kernels)
-	rm -rf $(VENV) "$${EVENTPROP_CACHE:-$$HOME/.cache/eventprop/kernels}"
+	rm -rf $(VENV) site "$${EVENTPROP_CACHE:-$$HOME/.cache/eventprop/kernels}"

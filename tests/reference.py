@@ -1,4 +1,4 @@
-"""Plain-numpy reference of the discrete forward equations (README, Conventions), written independently of the
+"""Plain-numpy reference of the discrete forward equations (docs/concepts/model.md), written independently of the
 generated kernels: dense matrices, one step at a time, explicit per-connection delay queues."""
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ def _check(kind, readout="avg_var_exp_weight"):
         assert np.linalg.norm(g.fd[g.smooth]) > 0, f"{name}: finite differences are all zero"
         # max_var: an inhibitory arrival that ends a rise of V sits right after the maximum; its delay gradient is
         # the central difference of the linearised discrete loss, which ignores that the maximum then moves to the
-        # step before (README, Conventions), so a few such delays are overestimated.
+        # step before (docs/concepts/model.md), so a few such delays are overestimated.
         bar = 0.97 if readout == "max_var" and name.endswith(".delay") else 0.99
         assert g.cosine >= bar, f"{kind}/{readout} {name}: cosine {g.cosine:.4f} < {bar}"
     return results

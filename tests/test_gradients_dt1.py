@@ -114,7 +114,7 @@ CONSISTENCY = [  # (recurrent, T ms, w_in, weight bar, delay bar)
 def test_dt1_gradient_agrees_with_fine_dt(recurrent, T, w_in, w_bar, d_bar):
     """Cosine between the dt = 1 and dt = 0.05 gradients (delays per ms) of hidden-layer weights and delays, on
     nets with 10-40 spikes per hidden neuron. Delay gradients at dt = 1 are limited by where an arrival falls
-    relative to the target's spike within one step (README, Conventions); the bars are the measured level."""
+    relative to the target's spike within one step (docs/concepts/model.md); the bars are the measured level."""
     batch, labels = poisson_events(0, 16, 200, T, 20.0), torch.arange(16) % 5
     grads, spikes = {}, {}
     for dt in (1.0, 0.05):

@@ -71,7 +71,7 @@ def test_gradients_match_finite_differences():
     """As tests/test_gradients.py (dt = 0.001 ms, cosine >= 0.99 per tensor), hidden neurons refractory for 2 ms:
     the release term (V restarting from 0 at the crossing + 2 ms) is part of the spike-time gradient. (Recurrent
     nets: 0.978 on hid_hid.delay, where many arrivals come within the FD step of a target's spike or release, a
-    kink of the loss that a central difference straddles; README.)"""
+    kink of the loss that a central difference straddles; docs/guides/library.md.)"""
     kind = "feedforward"
     dt = 0.001
     net = build(kind, dt=dt, n_in=5, n_hid=6, n_out=3, max_delay_ms=8.0, w_in=2.5, tau_refrac=2.0)

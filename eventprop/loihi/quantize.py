@@ -1,5 +1,5 @@
 """Float network description + parameters -> FxNetwork (Loihi 2 fixed point), by the netx / Lava fixed-point rules
-(README, deployment).
+(docs/concepts/loihi.md).
 
 Per layer (= target population) one weight scale shared by all its incoming connections (feed-forward and
 recurrent): W' = W (1 - alpha) IScale, m = max(P(W' > 0), P(-W' <= 0)) at the chosen percentile,

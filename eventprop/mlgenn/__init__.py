@@ -10,7 +10,7 @@ compilers.event_prop_compiler.default_params; compiled networks' train / evaluat
 save_connectivity; callbacks Callback, Checkpoint, BatchProgressBar ("batch_progress_bar"), SpikeRecorder,
 VarRecorder (readout v); serialisers Numpy (mlGeNN's file layout); utils.data preprocess_tonic_spikes,
 calc_max_spikes, calc_latest_spike_time, generate_yin_yang_dataset; callbacks.OptimiserParamSchedule. The network is simulated by eventprop's engine at the compiler's dt;
-semantics as mlGeNN's with default_params for integer delays (README, Interop).
+semantics as mlGeNN's with default_params for integer delays (docs/guides/interop.md).
 """
 from .network import Connection, InputLayer, Layer, Network, Population, SequentialNetwork
 

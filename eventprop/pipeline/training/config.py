@@ -20,11 +20,11 @@ PRESET_DIR = Path(__file__).resolve().parents[2] / "presets"
 class DataConfig:
     task: str = "yinyang"               # yinyang | sequence | shd | ssc | spoken-digits
     n_train: int = 5000                 # SHD-layout tasks: 0 = the whole split, N = a fixed random subset of N
-    n_val: int = 1000
-    n_test: int = 1000
+    n_val: int = 1000                   # validation samples (SHD: held-out speakers; SSC: its own file)
+    n_test: int = 1000                  # test samples (0 with SHD-layout tasks: the whole test file)
     t_early: float = 2.0                # yinyang encoding window (ms)
-    t_late: float = 27.0
-    t_bias: float = 0.0
+    t_late: float = 27.0                # yinyang: latest input spike (ms)
+    t_bias: float = 0.0                 # yinyang: time of the bias spike (ms)
     duration: float = 30.0              # ms per sample
     n_channels: int = 5                 # sequence task
     gap: float = 5.0                    # sequence task: ms between the input spikes
@@ -39,40 +39,40 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    dt: float = 0.1
-    hidden: list[int] = field(default_factory=lambda: [100])
-    recurrent: bool = False
-    tau_mem: float = 20.0
-    tau_syn: float = 5.0
-    v_thresh: float = 1.0
+    dt: float = 0.1                     # time step (ms)
+    hidden: list[int] = field(default_factory=lambda: [100]) # hidden layer sizes
+    recurrent: bool = False             # recurrent connections in every hidden layer
+    tau_mem: float = 20.0               # membrane time constant (ms)
+    tau_syn: float = 5.0                # synaptic time constant (ms)
+    v_thresh: float = 1.0               # firing threshold
     slope_floor: float = 0.3            # gradient only: LeakyIntegrateFire.slope_floor (0: exact EventProp)
-    readout: str = "max_var"
-    learn_delays: bool = True
+    readout: str = "max_var"            # max_var | avg_var | sum_var | avg_var_exp_weight
+    learn_delays: bool = True           # learn the synaptic delays of feed-forward connections
     readout_delays: bool = False        # hidden -> output synapses get delays too (initialised and learned as the others)
-    max_delay_ms: float = 10.0
-    delay_init_ms: list[float] = field(default_factory=lambda: [0.0, 5.0])
-    w_in: list[float] = field(default_factory=lambda: [1.5, 0.8])
-    w_hid: list[float] = field(default_factory=lambda: [0.0, 0.1])
-    w_rec: list[float] = field(default_factory=lambda: [0.0, 0.02])
-    w_out: list[float] = field(default_factory=lambda: [0.0, 0.3])
+    max_delay_ms: float = 10.0          # largest delay (ms)
+    delay_init_ms: list[float] = field(default_factory=lambda: [0.0, 5.0]) # initial delays uniform in [lo, hi] ms
+    w_in: list[float] = field(default_factory=lambda: [1.5, 0.8]) # input weights: normal [mean, sd]
+    w_hid: list[float] = field(default_factory=lambda: [0.0, 0.1]) # hidden -> hidden (next layer) weights: [mean, sd]
+    w_rec: list[float] = field(default_factory=lambda: [0.0, 0.02]) # recurrent weights: [mean, sd]
+    w_out: list[float] = field(default_factory=lambda: [0.0, 0.3]) # readout weights: [mean, sd]
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = 20
-    batch_size: int = 32
-    lr: float = 3e-3
+    epochs: int = 20                    # training epochs
+    batch_size: int = 32                # samples per batch
+    lr: float = 3e-3                    # Adam learning rate of the weights
     lr_start: float = 1e-5              # ease-in: the weight learning rate grows geometrically from lr_start to lr
-    ease_in_epochs: float = 1.0
+    ease_in_epochs: float = 1.0         # epochs of the ease-in from lr_start to lr
     lr_delay: float = 0.1               # timesteps per unit Adam step (separate optimiser)
-    lr_position: float = 1e-3
+    lr_position: float = 1e-3           # Adam learning rate of neuron positions
     schedule: str = "none"              # none | cosine | onecycle
     reg_lambda: float = 0.0             # spike-count regulariser strength (0: off)
     reg_nu: float = 14.0                # target spikes per hidden neuron and sample
     loss_scale: float = 1.0             # readout multiplier before the softmax
     early_stop_patience: int = 10       # epochs without a better validation accuracy
     nan_abort_after: int = 5            # consecutive non-finite batches before the run aborts
-    dtype: str = "float32"
+    dtype: str = "float32"              # float32 | float64
 
 
 @dataclass
@@ -83,9 +83,9 @@ class SpaceConfig:
     velocity: float = 1.0               # conduction velocity, position units per ms
     populations: list[str] = field(default_factory=lambda: ["input", "hidden", "output"])   # which carry positions
     init: str = "uniform"               # uniform in [0, extent]^dims | gaussian (sd = extent) | layout (file)
-    extent: float = 1.0
+    extent: float = 1.0                 # size of the initial layout (box side, or gaussian sd)
     layout: str = ""                    # init = "layout": .npz with a [size, dims] array per population name
-    learn_positions: bool = True
+    learn_positions: bool = True        # train positions (false: fixed layout)
     free_delays: bool = False           # also learn a free per-synapse delay offset on spatial connections
     cost: float = 0.0                   # connection cost: cost * sum |w_ij| * distance_ij over spatial connections
     cost_kind: str = "distance"         # distance | l1 (the same pressure without distance: the paper's control)
@@ -368,3 +368,27 @@ def preset(name: str) -> RunConfig:
     if not path.exists():
         raise ConfigError(f"unknown preset {name!r}; available: {', '.join(presets())}")
     return load(path)
+
+
+def schema() -> list[dict]:
+    """Every config key: section, key, type, default, allowed range and the comment beside its field (the source
+    of the generated reference page)."""
+    import inspect
+    ranges = {key: what for what, _, keys in RANGES for key in keys}
+    type_name = lambda hint: hint.__name__ if isinstance(hint, type) else str(hint)  # noqa: E731
+    out = [{"section": "", "key": "seed", "type": "int", "default": 0, "range": "in [0, 2^32)",
+            "help": "initialisation, data order and augmentation"}]
+    for f in dataclasses.fields(RunConfig):
+        if f.name == "seed":
+            continue
+        cls, comments = f.default_factory, {}
+        for line in inspect.getsource(cls).splitlines():
+            name, sep, rest = line.strip().partition(":")
+            if sep and name.isidentifier() and "#" in rest:
+                comments[name] = rest.split("#", 1)[1].strip()
+        default, hints = cls(), typing.get_type_hints(cls)
+        for g in dataclasses.fields(cls):
+            out.append({"section": f.name, "key": g.name, "type": type_name(hints[g.name]),
+                        "default": getattr(default, g.name), "range": ranges.get(f"{f.name}.{g.name}", ""),
+                        "help": comments.get(g.name, "")})
+    return out
