@@ -6,6 +6,7 @@ import shutil
 import h5py
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from eventprop.datasets.augment import Augment, blend_pair, shift_channels, stre
 from eventprop.datasets.hsd import DataError, HSDDataset, speaker_split
 from eventprop.pipeline.training import config as configs
 from eventprop.pipeline.training.tasks import make_datasets
+from eventprop.pipeline.training.checkpoints import load_checkpoint
 from eventprop.pipeline.training.trainer import Trainer, prepare_run_dir
 
 from shd_files import write_hsd, write_shd_root, write_ssc_root
@@ -188,3 +190,25 @@ def test_lauscher_front_end_spikes_follow_the_audio(tmp_path):
     assert t.max() <= audio.size / rate + 0.01
     t2, _ = cochlea(audio, rate, channels=12)           # both front ends are active while the word is spoken
     assert abs(np.median(t) - np.median(t2)) < 0.25
+
+
+def test_prefetched_training_is_bit_identical_to_sequential(tmp_path, monkeypatch):
+    """The trainer reads the next batch (h5py, shift and blend augmentation) in a background thread; the run must
+    equal one that reads each batch in turn."""
+    import eventprop.pipeline.training.trainer as trainer_module
+    write_shd_root(tmp_path / "data")
+    cfg = configs.preset("shd")                            # shift 40 and blend 0.5: augmentation draws random numbers
+    cfg.data.root, cfg.data.duration, cfg.data.pool, cfg.data.cache = str(tmp_path / "data"), 300.0, 5, False
+    cfg.model.hidden, cfg.model.max_delay_ms, cfg.model.delay_init_ms = [16], 20.0, [0.0, 20.0]
+    cfg.train.epochs, cfg.train.batch_size = 2, 8
+    states = []
+    for name, fetch in (("prefetched", trainer_module.prefetch), ("sequential", lambda batches, depth=1: batches)):
+        monkeypatch.setattr(trainer_module, "prefetch", fetch)
+        run = prepare_run_dir(tmp_path / name, cfg, resume=False, force=False)
+        trainer = Trainer(run, tmp_path / name, quiet=True)
+        trainer.fit()
+        trainer.close()
+        states.append(load_checkpoint(tmp_path / name / "checkpoints" / "last.pt")["model"])
+    assert states[0].keys() == states[1].keys()
+    for key in states[0]:
+        assert torch.equal(states[0][key], states[1][key]), key

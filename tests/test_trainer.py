@@ -1,6 +1,8 @@
 """Training loop, run folders, resume, configs and CLI errors."""
 import json
 
+import numpy as np
+
 import pytest
 import torch
 from click.testing import CliRunner
@@ -170,3 +172,21 @@ def test_readout_delays_config_learns_hidden_to_output_delays():
     c = with_readout.connection("hid_out")
     assert c.learn_delays and c.max_delay_steps == round(cfg.model.max_delay_ms / cfg.model.dt) > 0
     assert compile_network(with_readout).parameter_counts()["delay"] == 5 * 8 + 8 * 3
+
+
+def test_prefetch_yields_the_same_items_in_order_and_raises_where_the_source_did():
+    from eventprop.datasets.base import prefetch
+
+    def source(fail_at=None):
+        for k in range(7):
+            if k == fail_at:
+                raise ValueError(f"bad sample {k}")
+            yield k, np.full(3, k)
+    assert [k for k, _ in prefetch(source())] == list(range(7))
+    seen = []
+    with pytest.raises(ValueError, match="bad sample 4"):
+        for k, _ in prefetch(source(fail_at=4), depth=2):
+            seen.append(k)
+    assert seen == [0, 1, 2, 3]
+    first = next(iter(prefetch(source())))            # a consumer that stops early leaves no thread behind
+    assert first[0] == 0

@@ -31,3 +31,47 @@ class SpikeDataset:
         order = np.arange(len(self)) if order is None else order
         for start in range(0, len(order), batch_size):
             yield self.batch(order[start:start + batch_size])
+
+
+def prefetch(batches, depth: int = 1):
+    """Yield from the iterator `batches` while a background thread prepares the next `depth` items (reading, decoding
+    and augmenting overlap the kernels, which release the GIL). The items and their order are those of `batches`;
+    an exception in the thread is raised here, at the item where it happened."""
+    import queue
+    import threading
+    done = object()
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(entry) -> bool:
+        """Put `entry` unless the consumer has gone; False when it has."""
+        while not stop.is_set():
+            try:
+                slots.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fill():
+        try:
+            for item in batches:
+                if not offer((item, None)):
+                    return
+            offer((done, None))
+        except BaseException as e:  # handed to the consumer
+            offer((done, e))
+
+    worker = threading.Thread(target=fill, name="eventprop-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = slots.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()

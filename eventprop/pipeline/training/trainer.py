@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ...analysis import plot_training_curves
 from ...analysis.receptive import delay_histogram
 from ...analysis.space_as_time import layout_diameter
+from ...datasets.base import prefetch
 from ...errors import EventpropError
 from ...files import append_line, remove_temporaries, write_atomic
 from .checkpoints import RunError, load_checkpoint, save_atomic
@@ -244,7 +245,7 @@ class Trainer:
     def evaluate(self, dataset, batch_size: int | None = None) -> float:
         correct = 0
         with torch.no_grad():
-            for events, labels in dataset.batches(batch_size or max(64, self.cfg.train.batch_size)):
+            for events, labels in prefetch(dataset.batches(batch_size or max(64, self.cfg.train.batch_size))):
                 events, labels = self.dist.shard(events, labels)
                 if len(labels):
                     correct += int((self.model(events).argmax(1).cpu().numpy() == labels).sum())
@@ -370,7 +371,7 @@ class Trainer:
         total_loss, correct, seen, spikes, nan_streak, pop_spikes = 0.0, 0, 0, 0.0, 0, {}
         task = None if self.quiet else progress.add_task(
             f"epoch {self.epoch + 1}", total=self.steps_per_epoch, info="")
-        for events, labels_np in self.train_set.batches(t.batch_size, order):
+        for events, labels_np in prefetch(self.train_set.batches(t.batch_size, order)):
             batch = len(labels_np)
             events, labels_np = self.dist.shard(events, labels_np)
             labels = torch.from_numpy(labels_np).to(self.device)
