@@ -15,12 +15,15 @@ $(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
 	# lava-nc / lava-dl / norse pin deps that clash with the lock; their runtime deps are in requirements.lock.
 	$(BIN)/pip install -q --no-deps --ignore-requires-python -r requirements-nodeps.lock
 	$(BIN)/pip install -q --no-deps -e .
-	# espeak-ng (Debian) speaks the offline spoken-digits set; installed when missing and we are root
-	@command -v espeak-ng >/dev/null || { \
+	# espeak-ng (Debian) speaks the offline spoken-digits set; flite and festival add voices (--voices extended).
+	# Installed when missing and we are root; each is optional beyond espeak-ng.
+	@command -v espeak-ng >/dev/null && command -v flite >/dev/null && command -v text2wave >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get install -y -q espeak-ng >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && \
-	      apt-get install -y -q espeak-ng >/dev/null 2>&1; } || echo "note: apt-get could not install espeak-ng"; \
-	  else echo "note: run 'sudo apt-get install espeak-ng' for 'eventprop data spoken-digits'"; fi; }
+	    for pkgs in espeak-ng flite "festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"; do \
+	      apt-get install -y -q $$pkgs >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && \
+	        apt-get install -y -q $$pkgs >/dev/null 2>&1; } || echo "note: apt-get could not install $$pkgs"; \
+	    done; \
+	  else echo "note: run 'sudo apt-get install espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts' for 'eventprop data spoken-digits'"; fi; }
 	touch $(STAMP)
 
 test: install

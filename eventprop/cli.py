@@ -421,8 +421,14 @@ def fetch(name, root):
 @click.option("--pitches", default="35,50,65", show_default=True, help="espeak-ng pitches (0-99)")
 @click.option("--frontend", type=click.Choice(["logmel", "lauscher"]), default="logmel", show_default=True,
               help="cochlea model: fast log-mel + integrate-and-fire, or lauscher (SHD's own; minutes per utterance)")
-def spoken_digits(out, channels, speeds, pitches, frontend):
-    """Speak 0-9 in English and German with espeak-ng, encode to spikes, write the SHD layout under OUT/SHD/."""
+@click.option("--voices", "voice_set", type=click.Choice(["default", "extended"]), default="default",
+              show_default=True, help="default: espeak-ng's 11 variants; extended: 26 more espeak-ng variants and "
+              "flite's and festival's voices (English; each engine when installed)")
+@click.option("--folds", type=click.IntRange(0, 64), default=0, show_default=True,
+              help="also write K leave-voices-out splits under OUT/folds/fold-k (config data.fold = k); 0: none")
+def spoken_digits(out, channels, speeds, pitches, frontend, voice_set, folds):
+    """Speak 0-9 in English and German (espeak-ng; English also flite and festival with --voices extended), encode
+    to spikes, write the SHD layout under OUT/SHD/ (test voices never heard in training) and OUT/folds/."""
     from .datasets.spoken_digits import SpeechError, generate
     try:
         speed_list, pitch_list = ([int(v) for v in arg.split(",")] for arg in (speeds, pitches))
@@ -432,13 +438,19 @@ def spoken_digits(out, channels, speeds, pitches, frontend):
         _fail(f"--speeds must lie in 80..450 words per minute and --pitches in 0..99 (espeak-ng's ranges), got "
               f"{speeds} and {pitches}")
     try:
-        summary = generate(out, channels, speed_list, pitch_list, frontend=frontend)
-    except SpeechError as e:
+        summary = generate(out, channels, speed_list, pitch_list, frontend=frontend, voice_set=voice_set,
+                           folds=folds)
+    except (SpeechError, ValueError) as e:
         _fail(str(e))
+    for note in summary["notes"]:
+        console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
     console.print(f"wrote {summary['train']} train / {summary['test']} test utterances to {out / 'SHD'} in "
                   f"{summary['seconds']:.0f} s ({summary['seconds_per_1000']:.0f} s per 1000; "
                   f"{summary['spikes_per_sample']:.0f} spikes per utterance); use data.root = \"{out}\". The empty "
                   f"shd_*.h5.zip files beside them tell tonic's SHD reader that the set is present: keep them")
+    if folds:
+        console.print(f"{summary['voices']} voices in {folds} leave-voices-out folds under {out / 'folds'}: train "
+                      f"fold k with data.root = \"{out}\" and data.fold = k")
 
 
 @data.command()

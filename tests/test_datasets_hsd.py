@@ -172,7 +172,7 @@ def test_spoken_digits_are_written_in_shd_layout_and_split_by_voice(tmp_path):
     train = HSDDataset("shd", tmp_path, "train", duration=1500.0)
     test = HSDDataset("shd", tmp_path, "test", duration=1500.0)
     assert train.n_channels == 40 and train.n_classes == 20
-    assert set(train.speakers) == {0, 7} and set(test.speakers) == {6}
+    assert set(train.speakers) == {0, 1} and set(test.speakers) == {2}     # speaker = the voice's index
     assert sorted(set(train.labels)) == list(range(20))
     t, x = train.sample(0)
     assert t.size > 50 and x.max() < 40
@@ -212,3 +212,64 @@ def test_prefetched_training_is_bit_identical_to_sequential(tmp_path, monkeypatc
     assert states[0].keys() == states[1].keys()
     for key in states[0]:
         assert torch.equal(states[0][key], states[1][key]), key
+
+
+@pytest.mark.skipif(not all(shutil.which(e) for e in ("espeak-ng", "flite", "text2wave")),
+                    reason="espeak-ng, flite and festival are not all installed (make install installs them as root)")
+def test_spoken_digits_voices_of_three_engines_metadata_and_leave_voices_out_folds(tmp_path):
+    from eventprop.datasets.spoken_digits import Voice, generate
+    voices = [Voice("espeak-ng", "m1"), Voice("espeak-ng", "f2"), Voice("espeak-ng", "m7"),
+              Voice("flite", "slt", ("en",)), Voice("festival", "kal_diphone", ("en",))]
+    summary = generate(tmp_path, channels=20, speeds=(165,), pitches=(50,), variants=voices, test_variants=("m7",),
+                       quiet=True, folds=3)
+    assert (summary["train"], summary["test"]) == (2 * 20 + 10 + 10, 20) and summary["folds"] == 3
+    with h5py.File(tmp_path / "SHD" / "shd_train.h5") as f:
+        meta = {k: f[f"extra/meta/{k}"][()] for k in ("voice", "engine", "language", "speed", "pitch", "fold")}
+        labels = f["labels"][()]
+    engines = meta["engine"].astype(str)
+    assert set(engines) == {"espeak-ng", "flite", "festival"} and set(meta["speed"]) == {165}
+    assert np.all(labels[engines != "espeak-ng"] < 10)                 # flite and festival speak English only
+    assert set(meta["pitch"][engines == "festival"]) == {-1} and set(meta["pitch"][engines == "flite"]) == {50}
+    assert b"espeak-ng:m7" not in set(meta["voice"])                   # the fixed split's test voice
+    tested = {}
+    for k in range(3):
+        sets = {}
+        for split in ("train", "test"):
+            with h5py.File(tmp_path / "folds" / f"fold-{k}" / "SHD" / f"shd_{split}.h5") as f:
+                sets[split] = set(f["extra/meta/voice"][()].astype(str))
+                assert set(f["extra/meta/fold"][()]) == ({k} if split == "test" else set(range(3)) - {k})
+        assert sets["train"].isdisjoint(sets["test"]) and sets["train"] | sets["test"] == {str(v) for v in voices}
+        tested.update({v: k for v in sets["test"]})
+    assert sorted(tested) == sorted(str(v) for v in voices)              # every voice tested exactly once
+    cfg = configs.preset("spoken-digits")
+    cfg.data.root, cfg.data.fold, cfg.data.duration = str(tmp_path), 1, 1500.0
+    train, val, test = make_datasets(cfg)
+    assert len(test) == 20 * sum(1 for v in voices if tested[str(v)] == 1 and v.engine == "espeak-ng") + \
+        10 * sum(1 for v in voices if tested[str(v)] == 1 and v.engine != "espeak-ng")
+    cfg.data.fold = 5
+    with pytest.raises(DataError, match="data.fold = 5: .*fold-5 does not exist .*fold-0"):
+        make_datasets(cfg)
+
+
+def test_missing_speech_engines_are_left_out_with_a_note(monkeypatch):
+    from eventprop.datasets import spoken_digits as sd
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name: None if name in ("flite", "text2wave") else real(name))
+    if real("espeak-ng") is None:
+        with pytest.raises(sd.SpeechError, match="espeak-ng is not installed"):
+            sd.available_voices("extended")
+        return
+    voices, notes = sd.available_voices("extended")
+    assert {v.engine for v in voices} == {"espeak-ng"} and len(voices) == 11 + len(sd.ESPEAK_EXTRA)
+    assert any("flite is not installed" in n and "apt-get install flite" in n for n in notes)
+    assert any("festival is not installed" in n for n in notes)
+    with pytest.raises(sd.SpeechError, match="flite is not installed"):
+        sd.speak(sd.Utterance("en", 3, sd.Voice("flite", "slt", ("en",)), 165, 50))
+
+
+def test_fold_is_refused_outside_the_spoken_digits():
+    from eventprop.errors import ConfigError
+    cfg = configs.preset("yinyang").to_dict()
+    cfg["data"]["fold"] = 2
+    with pytest.raises(ConfigError, match="'data.fold': leave-voices-out folds exist for the spoken digits only"):
+        configs.from_dict(cfg)

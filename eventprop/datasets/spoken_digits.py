@@ -28,43 +28,112 @@ TEST_VARIANTS = ("m7", "f4")
 
 
 class SpeechError(DataError, RuntimeError):
-    """espeak-ng is missing or failed."""
+    """A speech engine is missing or failed."""
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One speaker: a speech engine and its voice. espeak-ng's variants speak English and German; flite's and
+    festival's voices (derived from recordings of real speakers) English only."""
+    engine: str          # espeak-ng | flite | festival
+    name: str
+    langs: tuple = ("en", "de")
+
+    def __str__(self):
+        return f"{self.engine}:{self.name}"
+
+
+ESPEAK_EXTRA = ["m8", "f5", "adam", "Alicia", "Andy", "anika", "annie", "aunty", "belinda", "benjamin", "boris",
+                "caleb", "david", "edward", "Gene", "grandma", "grandpa", "iven", "john", "linda", "max", "michel",
+                "Mike", "norbert", "paul", "pedro"]                       # espeak-ng's human-sounding variants
+FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]
+FESTIVAL_VOICES = ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"]
+ENGINES = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "text2wave"}   # engine -> executable
+INSTALL = {"espeak-ng": "espeak-ng", "flite": "flite",
+           "festival": "festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"}
+
+
+def available_voices(voice_set: str = "default") -> tuple[list[Voice], list[str]]:
+    """(voices, notes): `default` is espeak-ng's 11 variants m1-m7, f1-f4; `extended` adds 26 more espeak-ng
+    variants, flite's and festival's voices - each engine only when installed, else a note saying how to install."""
+    if voice_set not in ("default", "extended"):
+        raise ValueError(f"voice set must be 'default' or 'extended', got {voice_set!r}")
+    names = {"espeak-ng": VARIANTS + (ESPEAK_EXTRA if voice_set == "extended" else [])}
+    if voice_set == "extended":
+        names["flite"], names["festival"] = FLITE_VOICES, FESTIVAL_VOICES
+    voices, notes = [], []
+    for engine, listed in names.items():
+        if shutil.which(ENGINES[engine]) is None:
+            notes.append(f"{engine} is not installed, its voices are left out: `apt-get install {INSTALL[engine]}` "
+                         f"(make install does it when run as root)")
+            continue
+        if engine == "festival":
+            have = {p.name for p in Path("/usr/share/festival/voices").glob("*/*")}
+            missing = [n for n in listed if n not in have]
+            if missing:
+                notes.append(f"festival voices {missing} are not installed: `apt-get install {INSTALL[engine]}`")
+            listed = [n for n in listed if n in have]
+        langs = ("en", "de") if engine == "espeak-ng" else ("en",)
+        voices += [Voice(engine, n, langs) for n in listed]
+    if not any(v.engine == "espeak-ng" for v in voices):
+        raise SpeechError("espeak-ng is not installed: `apt-get install espeak-ng` (make install does it when run "
+                          "as root)")
+    return voices, notes
 
 
 @dataclass(frozen=True)
 class Utterance:
     lang: str
     digit: int
-    variant: str
+    variant: str | Voice         # an espeak-ng variant name, or a Voice of any engine
     speed: int
     pitch: int
+
+    @property
+    def voice(self) -> Voice:
+        return self.variant if isinstance(self.variant, Voice) else Voice("espeak-ng", self.variant)
 
     @property
     def label(self) -> int:          # SHD: English digits 0-9, German 10-19
         return self.digit + (10 if self.lang == "de" else 0)
 
-    @property
-    def speaker(self) -> int:
-        return VARIANTS.index(self.variant)
-
 
 def utterances(speeds=(130, 165, 200), pitches=(35, 50, 65), variants=VARIANTS) -> list[Utterance]:
-    return [Utterance(lang, d, v, s, p) for lang in WORDS for v in variants for s in speeds for p in pitches
-            for d in range(10)]
+    """Every digit in every language each voice speaks, at every speed and pitch."""
+    voices = [v if isinstance(v, Voice) else Voice("espeak-ng", v) for v in variants]
+    return [Utterance(lang, d, v, s, p) for lang in WORDS for v in voices if lang in v.langs for s in speeds
+            for p in pitches for d in range(10)]
+
+
+def _command(u: Utterance, wav: str) -> tuple[list[str], str | None]:
+    """(argv, stdin text) that makes u.voice's engine write `wav` (espeak-ng: stdout)."""
+    v, word = u.voice, WORDS[u.lang][u.digit]
+    stretch = f"{165.0 / u.speed:.4f}"                      # speed in words per minute, 165 = each engine's own pace
+    if v.engine == "espeak-ng":
+        return ["espeak-ng", "-v", f"{u.lang}+{v.name}", "-s", str(u.speed), "-p", str(u.pitch), "--stdout", word], None
+    if v.engine == "flite":                                 # pitch 0-99 -> mean f0 50-199 Hz
+        return ["flite", "-voice", v.name, "-t", word, "-o", wav, "--setf", f"duration_stretch={stretch}",
+                "--setf", f"int_f0_target_mean={50 + 1.5 * u.pitch:.1f}"], None
+    return ["text2wave", "-eval", f"(voice_{v.name})", "-eval", f"(Parameter.set 'Duration_Stretch {stretch})",
+            "-o", wav], word                                # festival: the voice's own pitch
 
 
 def speak(u: Utterance) -> tuple[np.ndarray, int]:
-    """(mono float audio, sample rate) from espeak-ng."""
+    """(mono float audio, sample rate) of one utterance from its voice's engine."""
+    import tempfile
     import soundfile
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise SpeechError("espeak-ng is not installed: `apt-get install espeak-ng` (make install does it when run "
-                          "as root)")
-    proc = subprocess.run([exe, "-v", f"{u.lang}+{u.variant}", "-s", str(u.speed), "-p", str(u.pitch), "--stdout",
-                           WORDS[u.lang][u.digit]], capture_output=True, timeout=60)
-    if proc.returncode != 0 or not proc.stdout:
-        raise SpeechError(f"espeak-ng failed for {u}: {proc.stderr.decode(errors='replace').strip()}")
-    audio, rate = soundfile.read(io.BytesIO(proc.stdout), dtype="float32")
+    v = u.voice
+    if shutil.which(ENGINES[v.engine]) is None:
+        raise SpeechError(f"{v.engine} is not installed: `apt-get install {INSTALL[v.engine]}` (make install does it "
+                          f"when run as root)")
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = str(Path(tmp) / "u.wav")
+        argv, text = _command(u, wav)
+        proc = subprocess.run(argv, input=text.encode() if text else None, capture_output=True, timeout=60)
+        data = proc.stdout if v.engine == "espeak-ng" else (Path(wav).read_bytes() if Path(wav).exists() else b"")
+        if proc.returncode != 0 or not data:
+            raise SpeechError(f"{v.engine} failed for {u}: {proc.stderr.decode(errors='replace').strip()}")
+        audio, rate = soundfile.read(io.BytesIO(data), dtype="float32")
     return (audio if audio.ndim == 1 else audio.mean(1)), rate
 
 
@@ -101,8 +170,9 @@ def lauscher_cochlea(audio: np.ndarray, rate: int, channels: int = 140) -> tuple
 FRONTENDS = {"logmel": cochlea, "lauscher": lauscher_cochlea}
 
 
-def write_shd_file(path: Path, samples, labels, speakers, keys, n_channels: int) -> None:
-    """SHD HDF5 layout (float16 seconds, uint16 units/labels/speakers), plus extra.attrs['n_channels']."""
+def write_shd_file(path: Path, samples, labels, speakers, keys, n_channels: int, meta: dict | None = None) -> None:
+    """SHD HDF5 layout (float16 seconds, uint16 units/labels/speakers), plus extra.attrs['n_channels'] and, per
+    sample, extra/meta/<field> (voice, engine, language, speed, pitch, fold) - extras the SHD readers ignore."""
 
     def write(tmp):
         with h5py.File(tmp, "w") as f:
@@ -114,17 +184,39 @@ def write_shd_file(path: Path, samples, labels, speakers, keys, n_channels: int)
             f["extra/speaker"] = np.asarray(speakers, np.uint16)
             f["extra/keys"] = np.array([k.encode() for k in keys])
             f["extra"].attrs["n_channels"] = n_channels
+            for name, values in (meta or {}).items():
+                values = np.asarray(values)
+                f[f"extra/meta/{name}"] = values.astype("S") if values.dtype.kind == "U" else values
     write_via(path, write)
     path.with_name(path.name + ".zip").touch()    # tonic's "already downloaded" marker
 
 
-def generate(out: Path, channels: int = 140, speeds=(130, 165, 200), pitches=(35, 50, 65), variants=VARIANTS,
-             test_variants=TEST_VARIANTS, workers: int = 2, quiet: bool = False, frontend: str = "logmel") -> dict:
-    """Speak, encode and write the set; returns counts and timing."""
+def assign_folds(voices: list[Voice], folds: int) -> dict[Voice, int]:
+    """Each voice in exactly one fold; engines spread over the folds (voices taken engine by engine, round robin)."""
+    if not 2 <= folds <= len(voices):
+        raise ValueError(f"--folds must lie in 2..{len(voices)} (the number of voices), got {folds}")
+    ordered = sorted(voices, key=lambda v: (v.engine, v.name.lower()))
+    return {v: k % folds for k, v in enumerate(ordered)}
+
+
+def generate(out: Path, channels: int = 140, speeds=(130, 165, 200), pitches=(35, 50, 65), variants=None,
+             test_variants=None, workers: int = 2, quiet: bool = False, frontend: str = "logmel",
+             voice_set: str = "default", folds: int = 0) -> dict:
+    """Speak, encode and write the set under out/SHD (the fixed split: test voices never heard in training) and, with
+    `folds` = K, K leave-voices-out splits under out/folds/fold-k/SHD (every voice tested in exactly one fold).
+    `variants` / `test_variants` (espeak-ng names or Voices) override the voice set. Returns counts, timing, notes."""
     if frontend not in FRONTENDS:
         raise ValueError(f"front end must be one of {sorted(FRONTENDS)}, got {frontend!r}")
     encode = FRONTENDS[frontend]
-    todo = utterances(speeds, pitches, variants)
+    notes = []
+    if variants is None:
+        voices, notes = available_voices(voice_set)
+    else:
+        voices = [v if isinstance(v, Voice) else Voice("espeak-ng", v) for v in variants]
+    test = {v if isinstance(v, Voice) else Voice("espeak-ng", v) for v in (test_variants or TEST_VARIANTS)}
+    test |= {v for v in voices if (v.engine, v.name) in (("flite", "awb"), ("festival", "ked_diphone"))}
+    fold_of = assign_folds(voices, folds) if folds else {}
+    todo = utterances(speeds, pitches, voices)
     keys = [f"english-{w}" for w in WORDS["en"]] + [f"german-{w}" for w in WORDS["de"]]
     t0 = time.perf_counter()
 
@@ -140,12 +232,26 @@ def generate(out: Path, channels: int = 140, speeds=(130, 165, 200), pitches=(35
             bar.update(task, advance=1)
     seconds = time.perf_counter() - t0
     summary = {"seconds": seconds, "seconds_per_1000": 1000 * seconds / max(len(todo), 1), "channels": channels,
-               "frontend": frontend}
-    for split, keep in (("train", lambda u: u.variant not in test_variants),
-                        ("test", lambda u: u.variant in test_variants)):
+               "frontend": frontend, "voices": len(voices), "notes": notes}
+    speaker = {v: k for k, v in enumerate(voices)}
+    meta = {"voice": [str(u.voice) for u in todo], "engine": [u.voice.engine for u in todo],
+            "language": [u.lang for u in todo], "speed": [u.speed for u in todo],
+            "pitch": [u.pitch if u.voice.engine != "festival" else -1 for u in todo],
+            "fold": [fold_of.get(u.voice, -1) for u in todo]}
+
+    def write(root: Path, split: str, idx: list[int]):
+        write_shd_file(root / "SHD" / f"shd_{split}.h5", [results[k] for k in idx], [todo[k].label for k in idx],
+                       [speaker[todo[k].voice] for k in idx], keys, channels,
+                       {name: [values[k] for k in idx] for name, values in meta.items()})
+
+    for split, keep in (("train", lambda u: u.voice not in test), ("test", lambda u: u.voice in test)):
         idx = [k for k, u in enumerate(todo) if keep(u)]
-        write_shd_file(Path(out) / "SHD" / f"shd_{split}.h5", [results[k] for k in idx], [todo[k].label for k in idx],
-                       [todo[k].speaker for k in idx], keys, channels)
+        write(Path(out), split, idx)
         summary[split] = len(idx)
+    for k in range(folds):
+        root = Path(out) / "folds" / f"fold-{k}"
+        write(root, "train", [i for i, u in enumerate(todo) if fold_of[u.voice] != k])
+        write(root, "test", [i for i, u in enumerate(todo) if fold_of[u.voice] == k])
+    summary["folds"] = folds
     summary["spikes_per_sample"] = float(np.mean([t.size for t, _ in results])) if results else 0.0
     return summary

@@ -35,6 +35,7 @@ class DataConfig:
     stretch: float = 0.0                # augmentation: spike times scaled by a factor in [1 - stretch, 1 + stretch]
     val_speakers: list[int] = field(default_factory=list)   # SHD validation speakers (empty: one chosen, ~10 %)
     cache: bool = True                  # keep samples in memory after the first read (false: stream every epoch)
+    fold: int = -1                      # spoken digits: -1 the fixed split (root/SHD); k: leave-voices-out fold k
 
 
 @dataclass
@@ -192,6 +193,7 @@ RANGES = [  # (what the value must be, test, keys)
     (">= 0", lambda v: v >= 0, ("model.slope_floor", "model.max_delay_ms", "train.ease_in_epochs", "train.lr_delay",
                                 "train.lr_position", "train.reg_lambda", "train.reg_nu", "data.n_train", "data.n_val",
                                 "data.n_test", "data.shift")),
+    (">= -1", lambda v: v >= -1, ("data.fold",)),
     (">= 1", lambda v: v >= 1, ("train.epochs", "train.batch_size", "train.early_stop_patience",
                                 "train.nan_abort_after", "data.pool")),
     ("in [0, 1]", lambda v: 0 <= v <= 1, ("data.blend",)),
@@ -248,8 +250,11 @@ def check_ranges(cfg: RunConfig) -> None:
 
 
 def _check_task(cfg: RunConfig) -> None:
-    """The synthetic tasks' own parameters: every input spike must fall inside the trial."""
+    """The tasks' own parameters: every synthetic input spike inside the trial; folds only for the spoken digits."""
     d = cfg.data
+    if d.fold != -1 and d.task != "spoken-digits":
+        raise ConfigError(f"config key 'data.fold': leave-voices-out folds exist for the spoken digits only, got "
+                          f"{d.fold} with data.task = {d.task!r}")
     if d.task == "yinyang":
         if not 0 <= d.t_early < d.t_late < d.duration or not 0 <= d.t_bias < d.duration:
             raise ConfigError(f"config keys 'data.t_early', 'data.t_late', 'data.t_bias': need 0 <= t_early < "

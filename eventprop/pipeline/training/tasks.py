@@ -81,19 +81,26 @@ def hsd_splits(cfg: RunConfig):
     d = cfg.data
     kind = "ssc" if d.task == "ssc" else "shd"
     opts = dict(pool=d.pool, duration=d.duration, cache=d.cache)
+    root = d.root
     if d.task == "spoken-digits":
-        missing = [f for f in (hsd_file("shd", d.root, s) for s in ("train", "test")) if not f.exists()]
+        if d.fold >= 0:                       # leave-voices-out fold: its own SHD layout (written by --folds)
+            root = str(Path(d.root).expanduser() / "folds" / f"fold-{d.fold}")
+            if not Path(root).is_dir():
+                have = sorted(p.name for p in (Path(d.root).expanduser() / "folds").glob("fold-*"))
+                raise DataError(f"data.fold = {d.fold}: {root} does not exist (folds present: {have or 'none'}); "
+                                f"write the folds with `eventprop data spoken-digits --out {d.root} --folds K`")
+        missing = [f for f in (hsd_file("shd", root, s) for s in ("train", "test")) if not f.exists()]
         if missing:
             raise DataError(f"{missing[0]}: file not found. The spoken digits are generated offline: `eventprop data "
                             f"spoken-digits --out {d.root}` (needs espeak-ng), or point data.root at a folder "
                             f"holding SHD/ in the SHD layout")
-    full = HSDDataset(kind, d.root, "train", **opts)
+    full = HSDDataset(kind, root, "train", **opts)
     if kind == "ssc":
-        train, val = full, HSDDataset(kind, d.root, "valid", **opts)
+        train, val = full, HSDDataset(kind, root, "valid", **opts)
     else:
         tr, va = speaker_split(full.speakers, d.val_speakers)
         train, val = full.subset(tr), full.subset(va)
-    test = HSDDataset(kind, d.root, "test", **opts)
+    test = HSDDataset(kind, root, "test", **opts)
     n_classes = max(s.n_classes for s in (train, val, test))
     rng = np.random.default_rng(cfg.seed)
     out = []
