@@ -273,3 +273,25 @@ def test_fold_is_refused_outside_the_spoken_digits():
     cfg["data"]["fold"] = 2
     with pytest.raises(ConfigError, match="'data.fold': leave-voices-out folds exist for the spoken digits only"):
         configs.from_dict(cfg)
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None,
+                    reason="espeak-ng not installed (make install installs it when run as root)")
+def test_lauscher_front_end_runs_in_processes_and_encoded_utterances_are_cached(tmp_path, monkeypatch):
+    """The SHD front end (lauscher) on a few utterances through generate(): worker processes, then a second run
+    reads every utterance from the cache (the speech engine is not called again) and writes the same spikes."""
+    from eventprop.datasets import spoken_digits as sd
+    monkeypatch.setenv("EVENTPROP_SPEECH_CACHE", str(tmp_path / "cache"))
+    kw = dict(channels=2, speeds=(300,), pitches=(50,), variants=["m1", "m7"], test_variants=("m7",), quiet=True,
+              frontend="lauscher")
+    first = sd.generate(tmp_path / "a", **kw)
+    assert (first["train"], first["test"]) == (20, 20)
+    assert len(list((tmp_path / "cache" / "lauscher-2").glob("*.npz"))) == 40
+    monkeypatch.setattr(sd, "speak", lambda u: (_ for _ in ()).throw(AssertionError("spoke again")))
+    sd.generate(tmp_path / "b", **{**kw, "workers": 1})
+    for split in ("train", "test"):
+        with h5py.File(tmp_path / "a" / "SHD" / f"shd_{split}.h5") as fa, \
+                h5py.File(tmp_path / "b" / "SHD" / f"shd_{split}.h5") as fb:
+            for k in range(len(fa["labels"])):
+                np.testing.assert_array_equal(fa["spikes/times"][k], fb["spikes/times"][k])
+                np.testing.assert_array_equal(fa["spikes/units"][k], fb["spikes/units"][k])

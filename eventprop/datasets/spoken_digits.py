@@ -7,10 +7,11 @@ SHD loader reads it. Train and test are split by voice: test voices are never he
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import h5py
 import numpy as np
 from rich.progress import Progress
 
-from ..errors import DataError
+from ..errors import DataError, EventpropError
 from ..files import write_via
 
 WORDS = {"en": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
@@ -170,6 +171,36 @@ def lauscher_cochlea(audio: np.ndarray, rate: int, channels: int = 140) -> tuple
 FRONTENDS = {"logmel": cochlea, "lauscher": lauscher_cochlea}
 
 
+def cache_dir() -> Path:
+    """Where encoded utterances are kept ($EVENTPROP_SPEECH_CACHE, default ~/.cache/eventprop/speech)."""
+    return Path(os.environ.get("EVENTPROP_SPEECH_CACHE", Path.home() / ".cache" / "eventprop" / "speech"))
+
+
+def _encoded(job) -> tuple[np.ndarray, np.ndarray]:
+    """(times s, channels) of one utterance through a front end, from the cache when it was encoded before (the key
+    holds everything that shapes the spikes: engine, voice, language, digit, speed, pitch, front end, channels)."""
+    u, frontend, channels = job
+    v = u.voice
+    name = f"{v.engine}-{v.name}-{u.lang}-{u.digit}-s{u.speed}-p{u.pitch}.npz"
+    path = cache_dir() / f"{frontend}-{channels}" / name
+    if path.exists():
+        try:
+            with np.load(path) as f:
+                return f["t"], f["x"]
+        except (OSError, ValueError, KeyError):
+            path.unlink(missing_ok=True)           # a damaged entry is encoded again
+    audio, rate = speak(u)
+    t, x = FRONTENDS[frontend](audio, rate, channels)
+    def save(tmp):
+        with open(tmp, "wb") as fh:                # a file object: np.savez adds no ".npz" to the temporary name
+            np.savez(fh, t=t, x=x)
+    try:
+        write_via(path, save)
+    except (OSError, EventpropError):
+        pass                                       # a cache that cannot be written only costs time
+    return t, x
+
+
 def write_shd_file(path: Path, samples, labels, speakers, keys, n_channels: int, meta: dict | None = None) -> None:
     """SHD HDF5 layout (float16 seconds, uint16 units/labels/speakers), plus extra.attrs['n_channels'] and, per
     sample, extra/meta/<field> (voice, engine, language, speed, pitch, fold) - extras the SHD readers ignore."""
@@ -207,7 +238,6 @@ def generate(out: Path, channels: int = 140, speeds=(130, 165, 200), pitches=(35
     `variants` / `test_variants` (espeak-ng names or Voices) override the voice set. Returns counts, timing, notes."""
     if frontend not in FRONTENDS:
         raise ValueError(f"front end must be one of {sorted(FRONTENDS)}, got {frontend!r}")
-    encode = FRONTENDS[frontend]
     notes = []
     if variants is None:
         voices, notes = available_voices(voice_set)
@@ -219,15 +249,13 @@ def generate(out: Path, channels: int = 140, speeds=(130, 165, 200), pitches=(35
     todo = utterances(speeds, pitches, voices)
     keys = [f"english-{w}" for w in WORDS["en"]] + [f"german-{w}" for w in WORDS["de"]]
     t0 = time.perf_counter()
-
-    def one(u):
-        audio, rate = speak(u)
-        return encode(audio, rate, channels)
-
+    jobs = [(u, frontend, channels) for u in todo]
+    # lauscher is Python-bound: processes; the log-mel path and the speech engines release the GIL: threads
+    executor = ProcessPoolExecutor(workers) if frontend == "lauscher" else ThreadPoolExecutor(workers)
     results = []
-    with Progress(transient=True, disable=quiet) as bar, ThreadPoolExecutor(workers) as pool:
-        task = bar.add_task("speaking digits", total=len(todo))
-        for res in pool.map(one, todo):
+    with Progress(transient=True, disable=quiet) as bar, executor as pool:
+        task = bar.add_task(f"speaking and encoding ({frontend})", total=len(todo))
+        for res in pool.map(_encoded, jobs, chunksize=1):
             results.append(res)
             bar.update(task, advance=1)
     seconds = time.perf_counter() - t0
