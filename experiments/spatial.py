@@ -150,6 +150,82 @@ def spsnn_summary(rows: dict, hidden: list[int]) -> str:
     return "Each arm minus free delays, paired over seeds (points, t-test):\n\n" + markdown(["H"] + arms, table)
 
 
+def _sat(r: dict, *path):
+    """A Space-as-Time measure of one run's analysis (None when absent)."""
+    node = r["analysis"].get("space_as_time", {})
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+SAT_MEASURES = [   # (label, getter): the paper's measures on the recurrent hidden connection
+    ("test accuracy (%)", lambda r: 100 * r["test_acc"]),
+    ("clustering / weight-shuffled", lambda r: _sat(r, "recurrent", "clustering", "ratio")),
+    ("Q - Q weight-shuffled", lambda r: None if _sat(r, "recurrent", "modularity", "q") is None else
+     _sat(r, "recurrent", "modularity", "q") - _sat(r, "recurrent", "modularity", "q_weight_shuffle")),
+    ("Q - Q row-shuffled", lambda r: None if _sat(r, "recurrent", "modularity", "q") is None else
+     _sat(r, "recurrent", "modularity", "q") - _sat(r, "recurrent", "modularity", "q_row_shuffle")),
+    ("wiring efficiency (active)", lambda r: _sat(r, "recurrent", "wiring_efficiency_active")),
+    ("Mantel r (channel vs place)", lambda r: _sat(r, "channel_map", "mantel", "r")),
+]
+
+
+def space_as_time_summary(rows: dict, costs: list[float]) -> str:
+    """Each arm minus cost 0 on the paper's measures (paired over seeds, t-test), and measure-vs-cost figures with
+    the plain-L1 and non-spatial controls beside."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from scipy.stats import ttest_rel
+
+    from eventprop.files import save_figure
+    base = rows["cost-0"]
+    arms = [a for a in rows if a != "cost-0"]
+    table = []
+    for label, get in SAT_MEASURES:
+        ref = [get(r) for r in base]
+        cells = []
+        for arm in arms:
+            pairs = [(get(a), b) for a, b in zip(rows[arm], ref) if get(a) is not None and b is not None]
+            if not pairs:
+                cells.append("-")
+                continue
+            d = np.array([a - b for a, b in pairs], float)
+            p = ttest_rel(*zip(*pairs)).pvalue if len(d) > 1 and np.ptp(d) > 0 else float("nan")
+            cells.append(f"{d.mean():+.3g} +- {d.std(ddof=1) if len(d) > 1 else 0:.2g} (p = {p:.2g})")
+        table.append([label] + cells)
+    spatial = sorted(costs)
+    fig, axes = plt.subplots(1, len(SAT_MEASURES) - 1, figsize=(4 * (len(SAT_MEASURES) - 1), 3.4))
+    for ax, (label, get) in zip(axes, SAT_MEASURES[1:]):
+        xs = np.arange(len(spatial))
+        vals = [[get(r) for r in rows[f"cost-{c:g}"] if get(r) is not None] for c in spatial]
+        ax.errorbar(xs, [np.mean(v) if v else np.nan for v in vals],
+                    [np.std(v, ddof=1) if len(v) > 1 else 0 for v in vals], fmt="o-", capsize=3,
+                    label="distance cost")
+        l1 = next((a for a in rows if a.startswith("l1-")), None)
+        if l1:
+            v = [get(r) for r in rows[l1] if get(r) is not None]
+            if v:
+                mid = spatial.index(float(l1[3:])) if float(l1[3:]) in spatial else len(spatial) // 2
+                ax.errorbar([mid + 0.1], [np.mean(v)], [np.std(v, ddof=1) if len(v) > 1 else 0], fmt="s",
+                            capsize=3, label=f"plain L1 ({l1[3:]})")
+        v = [get(r) for r in rows.get("non-spatial", []) if get(r) is not None]
+        if v:
+            ax.axhline(np.mean(v), color="grey", ls=":", label="non-spatial (free delays)")
+        if label.startswith("clustering"):
+            ax.axhline(1.0, color="k", lw=0.5, label="null (weight-shuffled)")
+        elif label.startswith("Q -"):
+            ax.axhline(0.0, color="k", lw=0.5, label="null")
+        ax.set(xticks=xs, xticklabels=[f"{c:g}" for c in spatial], xlabel="space.cost (distance-weighted L1)",
+               ylabel=label, title=label)
+        ax.legend(fontsize=6)
+    fig.suptitle("Space as Time protocol, spoken digits: mean +- sd over seeds")
+    fig.tight_layout()
+    save_figure(fig, ROOT / "experiments" / "results" / "spatial_space-as-time.png", dpi=110)
+    return "Each arm minus cost 0, paired over seeds (t-test):\n\n" + markdown(["measure"] + arms, table)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("suite", choices=("yinyang", "digits", "cost", "spsnn", "space-as-time"))
@@ -181,6 +257,8 @@ def main():
     text = markdown(header, table)
     if args.suite == "spsnn":
         text += "\n\n" + spsnn_summary(rows, [int(h) for h in args.hidden.split(",")])
+    if args.suite == "space-as-time" and "cost-0" in rows:
+        text += "\n\n" + space_as_time_summary(rows, [float(x) for x in args.costs.split(",")])
     out = ROOT / "experiments" / "results" / f"spatial_{args.suite}"
     out.with_suffix(".json").write_text(json.dumps(rows, indent=2))
     out.with_suffix(".md").write_text(text + "\n")
