@@ -225,9 +225,9 @@ def analyze(run_dir: Path, density: float = 0.1, permutations: int = 999, k: int
     report["specialisation"] = {"active_neurons": int(active.sum()), "neurons": hid.size,
                                 "mean_selectivity": float(spec["selectivity"][active].mean()) if active.any() else None,
                                 "preferred_classes": int(len(np.unique(spec["preference"][active])))}
-    if "hidden0" in offset and active.sum() > 2:
-        community_of = {node - offset["hidden0"]: i for i, comm in enumerate(communities) for node in comm
-                        if 0 <= node - offset["hidden0"] < hid.size}
+    community_of = {node - offset["hidden0"]: i for i, comm in enumerate(communities) for node in comm
+                    if 0 <= node - offset["hidden0"] < hid.size} if "hidden0" in offset else {}
+    if community_of and active.sum() > 2:
         ids = [i for i in np.flatnonzero(active) if i in community_of]
         report["specialisation"]["community_class_ami"] = float(adjusted_mutual_info_score(
             [community_of[i] for i in ids], spec["preference"][ids]))
@@ -243,6 +243,12 @@ def analyze(run_dir: Path, density: float = 0.1, permutations: int = 999, k: int
         plot_layout(positions, _edges(net, trained), plots / "layout_trained.png", "trained layout")
         plot_layout(positions, [], plots / "layout_preference.png", "hidden neurons by preferred class",
                     colour_by={"hidden0": np.where(active, spec["preference"], -1)})
+        if community_of and "hidden0" in positions:
+            plot_layout({"hidden0": positions["hidden0"]}, [], plots / "layout_community.png",
+                        f"hidden neurons by Louvain community of the trained graph "
+                        f"(Q = {report['graph']['trained']['modularity']:.2f})",
+                        colour_by={"hidden0": np.array([community_of.get(i, -1) for i in range(hid.size)])},
+                        colour_label=("community {}", "not in the graph"))
     report["space_as_time"] = _space_as_time(net, trained, active, permutations, seed)
     if "channel_map" in report["space_as_time"]:
         cmap = report["space_as_time"]["channel_map"]

@@ -304,7 +304,7 @@ def test_spatial_run_train_analyze_deploy_parity(tmp_path):
     assert 0 <= sat["recurrent"]["wiring_efficiency"] <= 1 and len(sat["channel_map"]["preferred_positions"]) == 5
     assert (run / "plots" / "channel_map.png").stat().st_size > 0
     assert rep["specialisation"]["neurons"] == 24 and "moran_preference" in rep["specialisation"]
-    for name in ("initial", "trained", "preference"):
+    for name in ("initial", "trained", "preference", "community"):
         assert (run / "plots" / f"layout_{name}.png").stat().st_size > 0
     r = invoke("deploy", run, "--target", "lava-sim", "--samples", "4", "--long-delays", "relay")
     assert r.exit_code == 0, r.output

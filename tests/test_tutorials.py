@@ -13,7 +13,7 @@ import pytest
 TUTORIALS = Path(__file__).resolve().parents[1] / "docs" / "tutorials"
 EXPECT = {
     "learned_delays.py": r"no-delays\s+test accuracy [\d.]+ %",
-    "positions_2d.py": r"layouts: \['layout_initial.png', 'layout_preference.png', 'layout_trained.png'\]",
+    "positions_2d.py": r"layouts: \['layout_community.png', 'layout_initial.png', 'layout_preference.png', 'layout_trained.png'\]",
     "structure_learning.py": r"test accuracy: [\d.]+",
     "loihi_deploy.py": r"emulator = Lava on 100 % of samples",
     "mlgenn_import.py": r"wrote .*model.h5",

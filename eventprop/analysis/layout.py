@@ -22,10 +22,12 @@ def _xyz(pos: np.ndarray, dims: int, row: int) -> np.ndarray:
 
 
 def plot_layout(positions: dict[str, np.ndarray], edges: list[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]],
-                out_path: Path, title: str, percentile: float = 95.0, colour_by: dict[str, np.ndarray] | None = None):
+                out_path: Path, title: str, percentile: float = 95.0, colour_by: dict[str, np.ndarray] | None = None,
+                colour_label: tuple[str, str] = ("prefers class {}", "silent")):
     """positions: population -> [N, dims]; edges: (source pop, target pop, pre, post, weight) per connection, drawn
     where |w| is above its connection's `percentile` (red excitatory, blue inhibitory). colour_by: population ->
-    per-neuron integer label (e.g. preferred class) to colour that population's neurons."""
+    per-neuron integer label (e.g. preferred class) to colour that population's neurons; colour_label: the legend's
+    text for a label and for -1."""
     dims = next(iter(positions.values())).shape[1]
     three = dims >= 3
     fig = plt.figure(figsize=(8.5, 5.5))
@@ -51,7 +53,7 @@ def plot_layout(positions: dict[str, np.ndarray], edges: list[tuple[str, str, np
             labels = np.asarray(colour_by[name])
             ax.scatter(*xyz.T, c=[palette(int(v) % 20) for v in labels], **kw)
             handles += [Line2D([], [], ls="", marker=marker, color=palette(int(v) % 20), markeredgecolor="k",
-                               label=f"{name}: " + (f"prefers class {int(v)}" if v >= 0 else "silent"))
+                               label=f"{name}: " + (colour_label[0].format(int(v)) if v >= 0 else colour_label[1]))
                         for v in np.unique(labels)]
         else:
             handles.append(ax.scatter(*xyz.T, label=f"{name} ({len(pos)} neurons)", **kw))
