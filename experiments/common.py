@@ -33,7 +33,7 @@ def run(cfg, out: Path, seed: int, epochs: int | None, analysis: dict | None = N
             trainer.fit()
         finally:
             trainer.close()
-    res = json.loads((out / "results.json").read_text())
+    res = {**json.loads((out / "results.json").read_text()), "seed": seed}
     if analysis is not None:
         if not (out / "analysis" / "network.json").exists():
             analyze(out, **analysis)

@@ -180,21 +180,24 @@ def space_as_time_summary(rows: dict, costs: list[float]) -> str:
     from scipy.stats import ttest_rel
 
     from eventprop.files import save_figure
+    def paired(arm_rows, ref_rows, get) -> str:
+        """arm minus reference over the seeds both have (runs are listed seed by seed)."""
+        by_seed = {r["seed"]: get(r) for r in ref_rows}
+        pairs = [(get(a), by_seed.get(a["seed"])) for a in arm_rows]
+        pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+        if not pairs:
+            return "-"
+        d = np.array([a - b for a, b in pairs], float)
+        p = ttest_rel(*zip(*pairs)).pvalue if len(d) > 1 and np.ptp(d) > 0 else float("nan")
+        return f"{d.mean():+.3g} +- {d.std(ddof=1) if len(d) > 1 else 0:.2g} (n = {len(d)}, p = {p:.2g})"
+
     base = rows["cost-0"]
     arms = [a for a in rows if a != "cost-0"]
-    table = []
-    for label, get in SAT_MEASURES:
-        ref = [get(r) for r in base]
-        cells = []
-        for arm in arms:
-            pairs = [(get(a), b) for a, b in zip(rows[arm], ref) if get(a) is not None and b is not None]
-            if not pairs:
-                cells.append("-")
-                continue
-            d = np.array([a - b for a, b in pairs], float)
-            p = ttest_rel(*zip(*pairs)).pvalue if len(d) > 1 and np.ptp(d) > 0 else float("nan")
-            cells.append(f"{d.mean():+.3g} +- {d.std(ddof=1) if len(d) > 1 else 0:.2g} (p = {p:.2g})")
-        table.append([label] + cells)
+    table = [[label] + [paired(rows[arm], base, get) for arm in arms] for label, get in SAT_MEASURES]
+    l1 = next((a for a in rows if a.startswith("l1-")), None)
+    control = f"cost-{float(l1[3:]):g}" if l1 else None
+    versus = [[label, paired(rows[control], rows[l1], get)] for label, get in SAT_MEASURES] \
+        if control in rows else []
     spatial = sorted(costs)
     fig, axes = plt.subplots(1, len(SAT_MEASURES) - 1, figsize=(4 * (len(SAT_MEASURES) - 1), 3.4))
     for ax, (label, get) in zip(axes, SAT_MEASURES[1:]):
@@ -223,7 +226,11 @@ def space_as_time_summary(rows: dict, costs: list[float]) -> str:
     fig.suptitle("Space as Time protocol, spoken digits: mean +- sd over seeds")
     fig.tight_layout()
     save_figure(fig, ROOT / "experiments" / "results" / "spatial_space-as-time.png", dpi=110)
-    return "Each arm minus cost 0, paired over seeds (t-test):\n\n" + markdown(["measure"] + arms, table)
+    text = "Each arm minus cost 0, paired over seeds (t-test):\n\n" + markdown(["measure"] + arms, table)
+    if versus:
+        text += (f"\n\nThe distance cost against the same pressure without distance ({control} minus {l1}, paired "
+                 f"over seeds): what space adds\n\n" + markdown(["measure", f"{control} - {l1}"], versus))
+    return text
 
 
 def main():
@@ -234,6 +241,8 @@ def main():
     ap.add_argument("--epochs", type=int, help="override every variant's epochs (same budget for all)")
     ap.add_argument("--costs", default="0,1e-4,1e-3", help="cost suite: connection-cost strengths")
     ap.add_argument("--only", help="comma-separated variant names")
+    ap.add_argument("--table-only", action="store_true",
+                    help="train nothing: tabulate the runs of these seeds that have finished (a sweep in progress)")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     analysis = dict(permutations=999, rf_fields=8, rf_permutations=50) if args.suite in ("cost", "space-as-time") \
@@ -242,11 +251,14 @@ def main():
     todo = spsnn_variants([int(h) for h in args.hidden.split(",")]) if args.suite == "spsnn" else \
         variants(args.suite, [float(x) for x in args.costs.split(",")])
     todo = [(name, cfg) for name, cfg in todo if not args.only or name in args.only.split(",")]
-    for s in seeds:                              # seed-major: an interrupted sweep leaves whole seeds behind
+    for s in seeds if not args.table_only else []:   # seed-major: an interrupted sweep leaves whole seeds behind
         for name, cfg in todo:
             run(cfg, RUNS / args.suite / f"{name}-s{s}", s, args.epochs)
     for name, cfg in todo:
-        res = [run(cfg, RUNS / args.suite / f"{name}-s{s}", s, args.epochs, analysis) for s in seeds]
+        done = [s for s in seeds if not args.table_only or (RUNS / args.suite / f"{name}-s{s}" / "results.json").exists()]
+        if not done:
+            continue
+        res = [run(cfg, RUNS / args.suite / f"{name}-s{s}", s, args.epochs, analysis) for s in done]
         rows[name] = res
         line = [name, str(len(res)), mean_sd([r["test_acc"] for r in res], 100), params_cell(res[0]["parameters"]),
                 mean_sd([r["train_seconds"] for r in res])]
