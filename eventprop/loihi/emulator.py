@@ -33,22 +33,21 @@ def _emulate(n_steps, in_step, in_gid, in_n, n_input, du, dv, vth, row, syn_post
     N = du.shape[0]
     cap = spk_step.shape[1]
     lim = UV_LIMIT
-    mask = ring - 1                                        # ring: a power of two > max delay + 1
     for b in nb.prange(B):
         u = np.zeros(N, np.int64)
         v = np.zeros(N, np.int64)
-        act = np.zeros((ring, N), np.int32)                # summed 8-bit weights: |a| < 2^31 for < 8 M sources
+        act = np.zeros((ring, N), np.int64)
         e = 0
         ns = 0
         for t in range(n_steps):
-            slot = t & mask
+            slot = t % ring
             while e < in_n[b] and in_step[b, e] == t:      # input spikes of step t
                 i = in_gid[b, e]
                 for k in range(row[i], row[i + 1]):
-                    act[(t + 1 + syn_d[k]) & mask, syn_post[k]] += syn_w[k]
+                    act[(t + 1 + syn_d[k]) % ring, syn_post[k]] += syn_w[k]
                 e += 1
             for n in range(n_input, N):
-                a = np.int64(act[slot, n])
+                a = act[slot, n]
                 act[slot, n] = 0
                 uc = _wrap32(_wrap32(_decay(u[n], 4095 - du[n])) + _wrap32(a << ACT_SHIFT))
                 if uc > lim:
@@ -68,7 +67,7 @@ def _emulate(n_steps, in_step, in_gid, in_n, n_input, du, dv, vth, row, syn_post
                         spk_id[b, ns] = n
                     ns += 1
                     for k in range(row[n], row[n + 1]):
-                        act[(t + 1 + syn_d[k]) & mask, syn_post[k]] += syn_w[k]
+                        act[(t + 1 + syn_d[k]) % ring, syn_post[k]] += syn_w[k]
                 v[n] = nv
                 if n >= r_lo:
                     vtrace[b, t, n - r_lo] = nv
@@ -149,10 +148,10 @@ class Emulator:
         w, d = cat([j.weight for j in fx.projections]), cat([j.delay for j in fx.projections])
         keep = w != 0
         o = np.argsort(pre[keep], kind="stable")
-        self.syn_post, self.syn_w = post[keep][o].astype(np.int32), w[keep][o].astype(np.int32)
-        self.syn_d = d[keep][o].astype(np.int32)
+        self.syn_post, self.syn_w = post[keep][o].astype(np.int64), w[keep][o].astype(np.int64)
+        self.syn_d = d[keep][o].astype(np.int64)
         self.row = np.searchsorted(pre[keep][o], np.arange(N + 1)).astype(np.int64)
-        self.ring = 1 << int(fx.max_delay + 1).bit_length()      # a power of two > max delay + 1: rows by a mask
+        self.ring = fx.max_delay + 2
         self._cap = 1024
 
     def run(self, batch, n_steps: int | None = None) -> FxResult:
