@@ -52,8 +52,9 @@ def write_data(root: Path, n_train: int, events: int, seed: int = 0) -> Path:
     return root
 
 
-def measure(net: str, data: Path, epochs: int, out: Path) -> dict:
-    """One network in this process: epoch timings split by where the time went, then the kernels alone."""
+def measure(net: str, data: Path, epochs: int, out: Path, prefetch: bool = True) -> dict:
+    """One network in this process: epoch timings split by where the time went, then the kernels alone.
+    prefetch=False reads each batch in turn (the trainer's background reading off: the A/B baseline)."""
     import torch
     from eventprop.pipeline.engine import cpu
     from eventprop.pipeline.training import config as configs
@@ -78,7 +79,7 @@ def measure(net: str, data: Path, epochs: int, out: Path) -> dict:
         return wrapper
     cpu.Engine.forward = timed(cpu.Engine.forward, "kernels")
     cpu.Engine.backward = timed(cpu.Engine.backward, "kernels")
-    plain_prefetch = trainer_module.prefetch
+    plain_prefetch = trainer_module.prefetch if prefetch else (lambda batches, depth=1: batches)
 
     def timed_prefetch(batches, depth=1):       # the consumer's wait for each batch (reading not hidden by prefetch)
         it = iter(plain_prefetch(batches, depth))
@@ -125,11 +126,13 @@ def main():
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--nets", default=",".join(NETS), help=f"any of {sorted(NETS)}")
     ap.add_argument("--work", default=str(ROOT / "benchmarks" / "results" / "epoch"))
+    ap.add_argument("--no-prefetch", action="store_true", help="read each batch in turn (A/B baseline)")
     ap.add_argument("--one", help=argparse.SUPPRESS)          # internal: measure one net in this process
     args = ap.parse_args()
     work = Path(args.work)
     if args.one:
-        print(json.dumps(measure(args.one, work / "data", args.epochs, work / "runs" / args.one)))
+        print(json.dumps(measure(args.one, work / "data", args.epochs, work / "runs" / args.one,
+                                 prefetch=not args.no_prefetch)))
         return
     t0 = time.perf_counter()
     write_data(work / "data", args.train, args.events)
@@ -137,11 +140,11 @@ def main():
           flush=True)
     results = []
     for net in args.nets.split(","):
-        r = subprocess.run([sys.executable, __file__, "--one", net, "--epochs", str(args.epochs), "--work", str(work)],
-                           capture_output=True, text=True, check=True)
+        r = subprocess.run([sys.executable, __file__, "--one", net, "--epochs", str(args.epochs), "--work", str(work)]
+                           + (["--no-prefetch"] if args.no_prefetch else []), capture_output=True, text=True, check=True)
         results.append(json.loads(r.stdout.strip().splitlines()[-1]))
-    print(f"\n| network | epoch | s / epoch | samples / s | ms / sample | kernels | data wait | rest | "
-          f"kernels alone, ms / sample | x kernels alone | peak RSS MB |")
+    print("\n| network | epoch | s / epoch | samples / s | ms / sample | kernels | data wait | rest | "
+          "kernels alone, ms / sample | x kernels alone | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         for k, e in enumerate(r["epochs"]):
