@@ -49,11 +49,20 @@ def first_v_divergence(a: FxResult, b: FxResult, sample: int) -> dict | None:
     return None
 
 
-def compare_fixed(fx: FxNetwork, a: FxResult, b: FxResult) -> list[dict | None]:
-    """Per sample: None when spikes (relays included) and readout v agree exactly, else the first divergence."""
-    names = [p.name for p in fx.populations if p.kind in ("lif", "relay")]
-    ta, tb = trains(fx, a, names), trains(fx, b, names)
+def compare_fixed(fx: FxNetwork, a: FxResult, b: FxResult, fx_b: FxNetwork | None = None,
+                  names: list[str] | None = None) -> list[dict | None]:
+    """Per sample: None when spikes (relays included) and readout v agree exactly, else the first divergence.
+    `fx_b`: b's own network when its layout differs from a's (a netx file without a's relays); `names`: the
+    populations compared (default: every LIF and relay population of fx)."""
+    names = names or [p.name for p in fx.populations if p.kind in ("lif", "relay")]
+    ta, tb = trains(fx, a, names), trains(fx_b or fx, b, names)
     return [first_divergence(ta, tb, s) or first_v_divergence(a, b, s) for s in range(len(a.spike_steps))]
+
+
+def exactness(div: list[dict | None]) -> dict:
+    """Share of samples without a divergence, and the first divergence (with its sample), of a compare_* result."""
+    return {"exact_samples": sum(d is None for d in div) / len(div),
+            "first_divergence": next((dict(d, sample=int(s)) for s, d in enumerate(div) if d is not None), None)}
 
 
 def compare_trains(a: Trains, b: Trains) -> list[dict | None]:
