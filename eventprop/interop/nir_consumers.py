@@ -15,7 +15,8 @@ adds one step of latency and the consumers' Linear nodes add none, so a populati
 input runs k steps earlier in the consumer than in eventprop (its step t is eventprop's step t + k); recurrent
 connections keep one step in both. Hence only layered networks without delays are written: skip or backward
 connections and delays are refused by name, and recurrent connections for snnTorch (its importer routes a recurrent
-layer's external input through the recurrent weights).
+layer's external input through the recurrent weights). `read_step` is the same two readings for graphs those libraries
+wrote (eventprop.from_nir(graph, reading=...)).
 """
 from __future__ import annotations
 
@@ -63,6 +64,37 @@ def layer_depths(net: Network, consumer: str, delays: dict[str, np.ndarray]) -> 
     return depth
 
 
+def importer_step(consumer: str, dt_ms: float) -> float:
+    """Seconds per step in the consumer's reading: snnTorch's importer fixes 1e-4 s, Norse's takes dt."""
+    return SNNTORCH_DT if consumer == "snntorch" else dt_ms * MS
+
+
+def _decay(name: str, field: str, value: float) -> float:
+    if not 0.0 < value < 1.0:
+        raise ModelError(f"NIR node {name!r}: {field} gives a per-step decay of {value:g}; eventprop needs one in "
+                         f"(0, 1) (a time constant longer than the step)")
+    return value
+
+
+def read_step(consumer: str, name: str, current: bool, tau_syn_s: float | None, tau_mem_s: float, r: np.ndarray,
+              w_in: np.ndarray, dt_ms: float) -> tuple[float, float, np.ndarray]:
+    """(synaptic decay, membrane decay, drive per neuron) of a CubaLIF (current) or LIF node as the consumer's
+    importer steps it, forward Euler: snnTorch syn <- a_syn syn + drive W x, mem <- a_mem mem + syn; Norse
+    v <- a_mem v + (1 - a_mem) r syn, syn <- a_syn syn + (1 - a_syn) w_in x (a LIF: the input enters v directly)."""
+    step = importer_step(consumer, dt_ms)
+    a_mem = _decay(name, "tau_mem", 1.0 - step / tau_mem_s)
+    a_syn = _decay(name, "tau_syn", 1.0 - step / tau_syn_s) if current else 0.0
+    if consumer == "snntorch":
+        if current and not np.allclose(r, tau_mem_s / step, rtol=1e-6):
+            raise ModelError(f"NIR node {name!r}: r = {r[0]:g} found; snnTorch reads CubaLIF only with "
+                             f"r = tau_mem / 1e-4 = {tau_mem_s / step:g}")
+        return a_syn, a_mem, (w_in * step / tau_syn_s) if current else r * step / tau_mem_s
+    if not current and not np.allclose(r, 1.0):
+        raise ModelError(f"NIR node {name!r}: r = {r[0]:g} found; Norse reads LIF as if r = 1 (it warns and "
+                         f"ignores r), so the graph does not say what Norse runs")
+    return a_syn, a_mem, (1.0 - a_mem) * r * (1.0 - a_syn) * w_in if current else (1.0 - a_mem) * np.ones(r.size)
+
+
 def population_node(consumer: str, pop, tau_syn_ms: float, dt_ms: float) -> nir.NIRNode:
     """The population as the consumer's importer must read it (SpikeInput -> Input)."""
     m, n = pop.model, pop.size
@@ -71,7 +103,7 @@ def population_node(consumer: str, pop, tau_syn_ms: float, dt_ms: float) -> nir.
     if type(m) is not LeakyIntegrateFire and not isinstance(m, LeakyIntegrate):
         raise ModelError(f"Population {pop.name!r}: {type(m).__name__} has no NIR mapping")
     a_syn, a_mem = math.exp(-dt_ms / tau_syn_ms), math.exp(-dt_ms / m.tau_mem)
-    step = SNNTORCH_DT if consumer == "snntorch" else dt_ms * MS
+    step = importer_step(consumer, dt_ms)
     tau_syn, tau_mem = step / (1.0 - a_syn), step / (1.0 - a_mem)
     if consumer == "snntorch":
         r, w_in = tau_mem / SNNTORCH_DT, tau_syn / SNNTORCH_DT

@@ -163,13 +163,6 @@ def _per_neuron(name: str, field: str, value, size: int) -> np.ndarray:
     return np.broadcast_to(arr, (size,)).astype(np.float64)
 
 
-def _decay(name: str, field: str, value: float) -> float:
-    if not 0.0 < value < 1.0:
-        raise ModelError(f"NIR node {name!r}: {field} gives a per-step decay of {value:g}; eventprop needs one in "
-                         f"(0, 1) (a time constant longer than the step)")
-    return value
-
-
 def _population(name: str, node, dt: float, reading: str, size: int):
     """(neuron model, size, tau_syn ms, gain [size]) of a NIR population node read the `reading` way; the weights
     into it are multiplied by gain (eventprop's discrete model then runs the node as its reader does)."""
@@ -193,30 +186,17 @@ def _population(name: str, node, dt: float, reading: str, size: int):
                              f"'norse' (the importer whose discrete reading the graph was written for)")
         tau_syn_ms, tau_mem_ms = tau_syn_s / MS, tau_mem_s / MS
         gain = r * w_in / tau_syn_s   # eventprop: I jumps by w, tau_mem dV/dt = -V + I
-    else:                             # the importer's forward-Euler step: decay 1 - step / tau
-        step = nir_consumers.SNNTORCH_DT if reading == "snntorch" else dt * MS
-        a_mem = _decay(name, "tau_mem", 1.0 - step / tau_mem_s)
-        a_syn = _decay(name, "tau_syn", 1.0 - step / tau_syn_s) if current else 0.0
-        if reading == "snntorch":     # syn <- a_syn syn + drive W x; mem <- a_mem mem + syn
-            if current and not np.allclose(r, tau_mem_s / step, rtol=1e-6):
-                raise ModelError(f"NIR node {name!r}: r = {r[0]:g} found; snnTorch reads CubaLIF only with "
-                                 f"r = tau_mem / 1e-4 = {tau_mem_s / step:g}")
-            drive = (w_in * step / tau_syn_s) if current else r * step / tau_mem_s
-        else:                         # Norse: v <- a_mem v + (1 - a_mem) r syn, syn <- a_syn syn + (1 - a_syn) w_in x
-            if not current and not np.allclose(r, 1.0):
-                raise ModelError(f"NIR node {name!r}: r = {r[0]:g} found; Norse reads LIF as if r = 1 (it warns and "
-                                 f"ignores r), so the graph does not say what Norse runs")
-            drive = (1.0 - a_mem) * r * (1.0 - a_syn) * w_in if current else (1.0 - a_mem) * np.ones(size)
+    else:                             # the importer's forward-Euler step (nir_consumers)
+        a_syn, a_mem, drive = nir_consumers.read_step(reading, name, current, tau_syn_s, tau_mem_s, r, w_in, dt)
         tau_syn_ms = (-dt / math.log(a_syn)) if a_syn > 0 else INSTANT_SYNAPSE * dt
         tau_mem_ms = -dt / math.log(a_mem)
         # eventprop's step: U = a_mem V + (1 - a_mem) iscale inSyn, iscale = (tau_syn / dt)(1 - exp(-dt / tau_syn))
         gain = drive / ((1.0 - a_mem) * tau_syn_ms / dt * (1.0 - math.exp(-dt / tau_syn_ms)))
-    threshold = np.inf if isinstance(node, nir.CubaLI) else _uniform(name, "v_threshold", node.v_threshold) \
-        if np.all(np.isfinite(np.asarray(node.v_threshold, dtype=float))) else np.inf
-    if np.isinf(threshold):           # a readout (CubaLI, or a neuron that never fires)
-        readout = node.metadata.get("eventprop", {}).get("readout", "avg_var_exp_weight")
+    if isinstance(node, nir.CubaLI) or not np.all(np.isfinite(np.asarray(node.v_threshold, dtype=float))):
+        readout = node.metadata.get("eventprop", {}).get("readout", "avg_var_exp_weight")   # or a never-firing LIF
         return LeakyIntegrate(tau_mem=tau_mem_ms, readout=readout), size, tau_syn_ms, gain
-    return LeakyIntegrateFire(v_thresh=threshold, tau_mem=tau_mem_ms), size, tau_syn_ms, gain
+    return LeakyIntegrateFire(v_thresh=_uniform(name, "v_threshold", node.v_threshold), tau_mem=tau_mem_ms), size, \
+        tau_syn_ms, gain
 
 
 def _linear(name: str, node) -> np.ndarray:
