@@ -133,15 +133,15 @@ class SpikeRecorder(Callback):
     def on_batch_begin(self, batch: int):
         self._mask = _example_mask(self._examples, batch, self._batch_size)
 
-    def record(self, compiled, batch_events, run):
-        trains = compiled.module.spike_trains(batch_events)[compiled.pop_name(self.pop)]
-        for b, (steps, ids) in enumerate(trains):
-            if not self._mask[b]:
-                continue
-            keep = self._neurons[ids]
-            if self._record_counts:
-                self._data.append(np.bincount(ids, minlength=self.pop.size)[self._neurons])
-            else:
+    def record(self, compiled, run, spike_trains):
+        name = compiled.pop_name(self.pop)
+        if self._record_counts:                      # the batch's run counted them already
+            counts = run.spike_counts[name].detach().cpu().numpy().astype(np.int64)
+            self._data.extend(c[self._neurons] for c, keep in zip(counts, self._mask) if keep)
+            return
+        for b, (steps, ids) in enumerate(spike_trains()[name]):
+            if self._mask[b]:
+                keep = self._neurons[ids]
                 self._data[0].append(steps[keep] * compiled.dt)
                 self._data[1].append(ids[keep])
 
@@ -171,7 +171,7 @@ class VarRecorder(Callback):
     def on_batch_begin(self, batch: int):
         self._mask = _example_mask(self._examples, batch, self._batch_size)
 
-    def record(self, compiled, batch_events, run):
+    def record(self, compiled, run, spike_trains):
         volts = run.voltages[compiled.pop_name(self.pop)].detach().cpu().numpy()
         self._data.extend(v[:, self._neurons] for b, v in enumerate(volts) if self._mask[b])
 
@@ -209,10 +209,17 @@ class CallbackList:
         return lambda *args: [getattr(c, hook)(*args) for c in self._callbacks if hasattr(c, hook)]
 
     def recorded(self, compiled, batch_events, run):
-        """Hand a finished batch to the recorders."""
+        """Hand a finished batch to the recorders; spike times (a second, gradient-free pass of the batch) are
+        computed once, and only when a recorder asks for them."""
+        trains = {}
+
+        def spike_trains() -> dict:
+            if not trains:
+                trains.update(compiled.module.spike_trains(batch_events))
+            return trains
         for c in self._callbacks:
             if hasattr(c, "record"):
-                c.record(compiled, batch_events, run)
+                c.record(compiled, run, spike_trains)
 
     def get_data(self) -> dict:
         out = {}

@@ -123,11 +123,10 @@ class CompiledNetwork:
         """`<keys>-<connection>-g.npy` (weights) and `-d.npy` (learned delays), flattened pre-major: mlGeNN's
         layout, read by Network.load and `eventprop import-mlgenn`."""
         ser = resolve(serialiser)
-        for conn in self.network.connections:
-            holder = getattr(self.module, self.names[conn])
-            ser.serialise(tuple(keys) + (conn.name, "g"), holder.weight.detach().cpu().numpy().ravel())
-            if isinstance(getattr(holder, "delay", None), torch.nn.Parameter):
-                ser.serialise(tuple(keys) + (conn.name, "d"), holder.delay.detach().cpu().numpy().ravel())
+        for conn, group in self.connection_populations.items():
+            for var_name, var in group.vars.items():
+                var.pull_from_device()
+                ser.serialise(tuple(keys) + (conn.name, var_name), var.view)
 
     def save_connectivity(self, keys=(), serialiser="numpy"):
         """`<keys>-<connection>-pre_ind.npy` / `-post_ind.npy` of every sparse connection (as mlGeNN)."""
@@ -141,13 +140,13 @@ class CompiledNetwork:
     # ---- running --------------------------------------------------------------------------------------------
     def _batches(self, x, y, order):
         (in_pop, samples), = x.items()
-        (out_key, labels), = y.items()
-        in_pop, out_pop, labels = underlying(in_pop), underlying(out_key), np.asarray(labels)
+        labels = np.asarray(next(iter(y.values())))
+        in_pop = underlying(in_pop)
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
             lists = [to_lists(samples[i]) for i in idx]
             events = SpikeEvents.from_lists(lists, in_pop.size, self.n_steps * self.dt)
-            yield {self._pop_name[id(in_pop)]: events}, labels[idx], out_pop
+            yield {self._pop_name[id(in_pop)]: events}, labels[idx]
 
     def _check(self, x, y):
         if len(x) != 1 or len(y) != 1:
@@ -164,12 +163,13 @@ class CompiledNetwork:
         cbs = self._callbacks(callbacks, n)
         metric = Metric()
         out_pop = next(iter(y))                      # metrics are keyed by what the script passed (layer or pop)
+        out_name = self.pop_name(underlying(out_pop))
         cbs.on_test_begin()
         with torch.no_grad():
-            for b, (batch, labels, pop) in enumerate(self._batches(x, y, np.arange(n))):
+            for b, (batch, labels) in enumerate(self._batches(x, y, np.arange(n))):
                 cbs.on_batch_begin(b)
                 run = self.module.run(batch)
-                pred = run.readouts[self._pop_name[id(pop)]].argmax(1).numpy()
+                pred = run.readouts[out_name].argmax(1).numpy()
                 metric.correct += int((pred == labels).sum())
                 metric.total += len(labels)
                 cbs.recorded(self, batch, run)
@@ -192,18 +192,19 @@ class CompiledNetwork:
         cbs = self._callbacks(callbacks, n, num_epochs)
         lam, nu = self.reg
         out_pop = next(iter(y))                      # metrics are keyed by what the script passed (layer or pop)
+        out_name = self.pop_name(underlying(out_pop))
         metric, val, val_data = Metric(), None, None
         cbs.on_train_begin()
         for epoch in range(start_epoch, start_epoch + num_epochs):
             metric = Metric()
             cbs.on_epoch_begin(epoch)
             order = np.random.default_rng([self.seed, epoch]).permutation(n) if shuffle else np.arange(n)
-            for b, (batch, labels, pop) in enumerate(self._batches(x, y, order)):
+            for b, (batch, labels) in enumerate(self._batches(x, y, order)):
                 cbs.on_batch_begin(b)
                 for _, opt in self.optimisers:
                     opt.zero_grad()
                 run = self.module.run(batch)
-                readout = run.readouts[self._pop_name[id(pop)]]
+                readout = run.readouts[out_name]
                 target = torch.from_numpy(labels.astype(np.int64))
                 loss = torch.nn.functional.cross_entropy(readout, target)
                 if lam > 0:
