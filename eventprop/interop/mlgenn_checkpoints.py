@@ -28,21 +28,28 @@ def checkpoint_names(folder: Path, epoch: int) -> dict[str, set[str]]:
     return out
 
 
+def pre_major(arr: np.ndarray, shape: tuple[int, int], what: str) -> np.ndarray:
+    """[N_pre, N_post] from mlGeNN's flattened pre-major array, or from one already of that shape; errors name
+    `what` (a file, or a connection's variable)."""
+    arr = np.asarray(arr)
+    size = shape[0] * shape[1]
+    if not (arr.shape == (size,) or arr.shape == shape):
+        hint = " (transposed? the layout is pre x post)" if arr.shape == shape[::-1] else ""
+        raise DataError(f"{what}: expected {size} values flattened pre-major or an array of shape {shape} "
+                        f"(pre x post), got shape {arr.shape}{hint}")
+    if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
+        raise DataError(f"{what}: expected finite numbers, got {arr.dtype} values, some non-finite or not numbers")
+    return arr.astype(np.float64).reshape(shape)
+
+
 def _load(folder: Path, epoch: int, name: str, var: str, shape: tuple[int, int]) -> np.ndarray:
-    """[N_pre, N_post] from mlGeNN's flattened pre-major array, or from one already of that shape."""
+    """[N_pre, N_post] of one checkpoint file (pre_major)."""
     path = Path(folder) / f"{epoch}-{name}-{var}.npy"
     try:
         arr = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise DataError(f"{path}: cannot read as a numpy array ({e})") from None
-    size = shape[0] * shape[1]
-    if not (arr.shape == (size,) or arr.shape == shape):
-        hint = " (transposed? the layout is pre x post)" if arr.shape == shape[::-1] else ""
-        raise DataError(f"{path}: expected {size} values flattened pre-major or an array of shape {shape} "
-                        f"(pre x post), got shape {arr.shape}{hint}")
-    if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
-        raise DataError(f"{path}: expected finite numbers, got {arr.dtype} values, some non-finite or not numbers")
-    return arr.astype(np.float64).reshape(shape)
+    return pre_major(arr, shape, str(path))
 
 
 def import_checkpoint(folder: Path, cfg: RunConfig, epoch: int, out: Path, names: dict[str, str] | None = None,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .network import flat_pre_major
+from ..interop.mlgenn_checkpoints import pre_major
 
 
 class Dense:
@@ -13,9 +13,9 @@ class Dense:
     def loaded(self, conn, state: dict):
         """Take checkpointed values (Network.load)."""
         n_pre, n_post = conn.source.size, conn.target.size
-        self.weight = flat_pre_major(state["g"], n_pre, n_post, f"{conn.name} weights")
+        self.weight = pre_major(state["g"], (n_pre, n_post), f"connection {conn.name!r} weights")
         if "d" in state:
-            self.delay = flat_pre_major(state["d"], n_pre, n_post, f"{conn.name} delays")
+            self.delay = pre_major(state["d"], (n_pre, n_post), f"connection {conn.name!r} delays")
 
 
 class FixedProbability:

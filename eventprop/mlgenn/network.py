@@ -6,8 +6,6 @@ import inspect
 import math
 import weakref
 
-import numpy as np
-
 from .errors import unsupported
 
 _ACTIVE: list["Network"] = []
@@ -143,11 +141,3 @@ def underlying(obj):
     """The Population (or Connection) behind a layer, as mlGeNN's get_underlying_pop."""
     ref = getattr(obj, "population", None)
     return ref() if callable(ref) else obj
-
-
-def flat_pre_major(values, n_pre: int, n_post: int, what: str) -> np.ndarray:
-    """A dense connection's checkpointed variable (flattened pre-major, mlGeNN's layout) as [n_pre, n_post]."""
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.size != n_pre * n_post:
-        raise unsupported(f"{what}: {arr.size} values for a dense {n_pre} x {n_post} connection")
-    return arr.reshape(n_pre, n_post)
