@@ -44,6 +44,12 @@ class Voice:
         return f"{self.engine}:{self.name}"
 
 
+def as_voice(v: "str | Voice") -> "Voice":
+    """A Voice, from an espeak-ng variant name or a Voice."""
+    return v if isinstance(v, Voice) else Voice("espeak-ng", v)
+
+
+OTHER_TEST_VOICES = {("flite", "awb"), ("festival", "ked_diphone")}   # in the fixed split's test set when present
 ESPEAK_EXTRA = ["m8", "f5", "adam", "Alicia", "Andy", "anika", "annie", "aunty", "belinda", "benjamin", "boris",
                 "caleb", "david", "edward", "Gene", "grandma", "grandpa", "iven", "john", "linda", "max", "michel",
                 "Mike", "norbert", "paul", "pedro"]                       # espeak-ng's human-sounding variants
@@ -92,7 +98,7 @@ class Utterance:
 
     @property
     def voice(self) -> Voice:
-        return self.variant if isinstance(self.variant, Voice) else Voice("espeak-ng", self.variant)
+        return as_voice(self.variant)
 
     @property
     def label(self) -> int:          # SHD: English digits 0-9, German 10-19
@@ -101,7 +107,7 @@ class Utterance:
 
 def utterances(speeds=(130, 165, 200), pitches=(35, 50, 65), variants=VARIANTS) -> list[Utterance]:
     """Every digit in every language each voice speaks, at every speed and pitch."""
-    voices = [v if isinstance(v, Voice) else Voice("espeak-ng", v) for v in variants]
+    voices = [as_voice(v) for v in variants]
     return [Utterance(lang, d, v, s, p) for lang in WORDS for v in voices if lang in v.langs for s in speeds
             for p in pitches for d in range(10)]
 
@@ -242,9 +248,9 @@ def generate(out: Path, channels: int = 140, speeds=(130, 165, 200), pitches=(35
     if variants is None:
         voices, notes = available_voices(voice_set)
     else:
-        voices = [v if isinstance(v, Voice) else Voice("espeak-ng", v) for v in variants]
-    test = {v if isinstance(v, Voice) else Voice("espeak-ng", v) for v in (test_variants or TEST_VARIANTS)}
-    test |= {v for v in voices if (v.engine, v.name) in (("flite", "awb"), ("festival", "ked_diphone"))}
+        voices = [as_voice(v) for v in variants]
+    test = {as_voice(v) for v in (test_variants or TEST_VARIANTS)}
+    test |= {v for v in voices if (v.engine, v.name) in OTHER_TEST_VOICES}
     fold_of = assign_folds(voices, folds) if folds else {}
     todo = utterances(speeds, pitches, voices)
     keys = [f"english-{w}" for w in WORDS["en"]] + [f"german-{w}" for w in WORDS["de"]]
