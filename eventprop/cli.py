@@ -137,17 +137,15 @@ def _parity_table(name: str, rep: dict) -> Table:
     table = Table(title=f"{name}: spike-by-spike parity ({rep['samples']} test samples)")
     for col in ("comparison", "spike-exact samples", "spikes in common", "first divergence (sample, layer, neuron, step)"):
         table.add_column(col)
-    for key, label in (("float_vs_emulator", "float vs emulator"), ("emulator_vs_lava", "emulator vs Lava fixed_pt")):
-        r, d = rep[key], rep[key]["first_divergence"]
-        where = "-" if d is None else f"{d['sample']}, {d['layer']}, {d['neuron']}, {d['step']}"
-        common = f"{100 * r['spike_agreement']:.1f} %" if "spike_agreement" in r else "-"
-        table.add_row(label, f"{100 * r['exact_samples']:.0f} %", common, where)
+    rows = [("float_vs_emulator", "float vs emulator"), ("emulator_vs_lava", "emulator vs Lava fixed_pt")]
     if "emulator_vs_netx" in rep:
-        r, d = rep["emulator_vs_netx"], rep["emulator_vs_netx"].get("first_divergence")
-        where = r["refused"] if "refused" in r else \
-            "-" if d is None else f"{d['sample']}, {d['layer']}, {d['neuron']}, {d['step']}"
-        table.add_row(f"emulator vs lava-dl netx (file says netx_compatible = {r['file_says_netx_compatible']})",
-                      f"{100 * r['exact_samples']:.0f} %", "-", escape(where))
+        rows.append(("emulator_vs_netx", f"emulator vs lava-dl netx (file says netx_compatible = "
+                                         f"{rep['emulator_vs_netx']['file_says_netx_compatible']})"))
+    for key, label in rows:
+        r, d = rep[key], rep[key].get("first_divergence")
+        where = r.get("refused") or ("-" if d is None else f"{d['sample']}, {d['layer']}, {d['neuron']}, {d['step']}")
+        common = f"{100 * r['spike_agreement']:.1f} %" if "spike_agreement" in r else "-"
+        table.add_row(label, f"{100 * r['exact_samples']:.0f} %", common, escape(where))
     acc, tm = rep["accuracy"], rep["float_vs_emulator"]["timing"]
     table.caption = (f"accuracy float {100 * acc['float']:.1f} %, emulator {100 * acc['emulator']:.1f} %, "
                      f"Lava {100 * acc['lava']:.1f} %. Float vs fixed point: {100 * tm['paired']:.1f} % of spikes "
