@@ -7,6 +7,7 @@ Numba emulator. All three are checked spike for spike against each other on the 
 Writes benchmarks/results/loihi.json.
 
     python benchmarks/loihi.py [--lava-samples 2] [--stock-steps 100] [--emulator-samples 256] [--run runs/yy]
+    python benchmarks/loihi.py --emulator-only       (the emulator row alone, for A/B runs of a change)
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ def main():
     ap.add_argument("--lava-samples", type=int, default=2)
     ap.add_argument("--stock-steps", type=int, default=100, help="steps run with the (slow) stock DelayDense model")
     ap.add_argument("--emulator-samples", type=int, default=256)
+    ap.add_argument("--emulator-only", action="store_true", help="only the emulator row (for A/B runs of it)")
     ap.add_argument("--run", type=Path, help="a trained Yin-Yang run folder to deploy for the accuracy row")
     args = ap.parse_args()
 
@@ -66,6 +68,10 @@ def main():
     emu_res = emu.run(big)
     emu_s = time.perf_counter() - t0
     hid_spikes = emu_res.spike_counts["hidden"].sum(1).mean()
+    if args.emulator_only:
+        print(f"emulator: {args.emulator_samples / emu_s:.1f} samples/s ({emu_s:.2f} s for {args.emulator_samples} "
+              f"samples of 1000 steps, {hid_spikes:.0f} hidden spikes/sample)")
+        return
 
     lava_batch = batch_of(args.lava_samples, 1000)
     lava_res, fast_s = run_lava(fx, lava_batch, timeout=600)

@@ -92,3 +92,27 @@ def test_relay_network_in_lava_matches_emulator():
     lava, _ = run_lava(fx, x, timeout=240)
     assert emu.spike_counts["hid"].sum() > 10
     assert_identical(fx, emu, lava)
+
+
+def test_samples_that_overflow_the_spike_buffer_run_again_alone(monkeypatch):
+    """A batch where some samples spike more than the buffer holds gives exactly the results of each sample run on
+    its own (the overflowing ones are rerun with a bigger buffer, the others kept)."""
+    from eventprop.loihi import emulator
+    fx = random_fx(3, "recurrent")
+    x = raster(3, 6, 90, 12, 0.25)
+    x[::2] *= raster(4, 3, 90, 12, 0.3)            # quieter samples beside busy ones
+    alone = [Emulator(fx).run(x[b:b + 1]) for b in range(6)]
+    counts = sorted(len(r.spike_steps[0]) for r in alone)
+    cap = 1 << (counts[2] - 1).bit_length()
+    assert counts[0] <= cap < counts[-1], f"the batch must mix fitting and overflowing samples: {counts}, {cap}"
+    monkeypatch.setattr(emulator, "spike_buffer", lambda n: cap)
+    calls = []
+    kernel = emulator._emulate
+    monkeypatch.setattr(emulator, "_emulate", lambda *a: calls.append(a[2].shape[0]) or kernel(*a))
+    emu = Emulator(fx)
+    batch = emu.run(x)
+    assert calls[0] == 6 and 0 < calls[1] < 6 and emu._cap >= counts[-1]
+    for b, one in enumerate(alone):
+        assert np.array_equal(batch.spike_steps[b], one.spike_steps[0])
+        assert np.array_equal(batch.spike_ids[b], one.spike_ids[0])
+        assert np.array_equal(batch.v["out"][b], one.v["out"][0])

@@ -23,54 +23,56 @@ def _wrap32(x):
 @nb.njit(inline="always")
 def _decay(x, factor):
     p = x * factor
-    return -((-p) >> 12) if p < 0 else p >> 12
+    return (p + ((p >> 63) & 4095)) >> 12          # p / 4096 rounded toward zero, without a branch
 
 
 @nb.njit(parallel=True, cache=True)
-def _emulate(n_steps, in_step, in_gid, in_n, n_input, du, dv, vth, row, syn_post, syn_w, syn_d, ring,
-             r_lo, vtrace, spk_step, spk_id, spk_n):
+def _emulate(n_steps, in_step, in_gid, in_n, n_input, du, dv, vth, row, syn_off, syn_w, width, act_proto, r_lo,
+             vtrace, spk_step, spk_id, spk_n):
+    # The delay ring is flat: the input arriving at step s for neuron n_input + m sits at (s mod R) * width + m, with
+    # R and width powers of two, so synapse k's offset (1 + d) * width + m plus t * width, masked, addresses t + 1 + d.
+    # Per step, all neurons integrate first (a branch-free loop), then the spiking ones fire: a spike lands at t + 1
+    # or later, so it cannot reach a neuron's input of step t.
     B = in_n.shape[0]
-    N = du.shape[0]
+    M = du.shape[0] - n_input
     cap = spk_step.shape[1]
     lim = UV_LIMIT
+    mask = act_proto.shape[0] - 1
+    u_keep, v_keep = 4095 - du[n_input:], 4096 - dv[n_input:]
+    th = vth[n_input:] << ACT_SHIFT
+    r0 = r_lo - n_input
     for b in nb.prange(B):
-        u = np.zeros(N, np.int64)
-        v = np.zeros(N, np.int64)
-        act = np.zeros((ring, N), np.int64)
+        u = np.zeros(M, np.int64)
+        v = np.zeros(M, np.int64)
+        act = np.zeros_like(act_proto)
         e = 0
         ns = 0
         for t in range(n_steps):
-            slot = t % ring
+            base = t * width
             while e < in_n[b] and in_step[b, e] == t:      # input spikes of step t
                 i = in_gid[b, e]
                 for k in range(row[i], row[i + 1]):
-                    act[(t + 1 + syn_d[k]) % ring, syn_post[k]] += syn_w[k]
+                    act[(base + syn_off[k]) & mask] += syn_w[k]
                 e += 1
-            for n in range(n_input, N):
-                a = act[slot, n]
-                act[slot, n] = 0
-                uc = _wrap32(_wrap32(_decay(u[n], 4095 - du[n])) + _wrap32(a << ACT_SHIFT))
-                if uc > lim:
-                    uc -= 2 * lim
-                elif uc <= -lim:
-                    uc += 2 * lim
-                u[n] = uc
-                nv = _decay(v[n], 4096 - dv[n]) + uc
-                if nv > lim - 1:
-                    nv = lim - 1
-                elif nv < 1 - lim:
-                    nv = 1 - lim
-                if nv > (vth[n] << ACT_SHIFT):
-                    nv = 0
+            slot = base & mask
+            for m in range(M):
+                a = np.int64(act[slot + m])
+                act[slot + m] = 0
+                uc = _wrap32(_wrap32(_decay(u[m], u_keep[m])) + _wrap32(a << ACT_SHIFT))
+                uc = uc - 2 * lim if uc > lim else (uc + 2 * lim if uc <= -lim else uc)
+                u[m] = uc
+                v[m] = min(max(_decay(v[m], v_keep[m]) + uc, 1 - lim), lim - 1)
+            for m in range(M):
+                if v[m] > th[m]:
+                    v[m] = 0
                     if ns < cap:
                         spk_step[b, ns] = t
-                        spk_id[b, ns] = n
+                        spk_id[b, ns] = n_input + m
                     ns += 1
-                    for k in range(row[n], row[n + 1]):
-                        act[(t + 1 + syn_d[k]) % ring, syn_post[k]] += syn_w[k]
-                v[n] = nv
-                if n >= r_lo:
-                    vtrace[b, t, n - r_lo] = nv
+                    for k in range(row[n_input + m], row[n_input + m + 1]):
+                        act[(base + syn_off[k]) & mask] += syn_w[k]
+            for m in range(r0, M):
+                vtrace[b, t, m - r0] = v[m]
         spk_n[b] = ns
 
 
@@ -130,6 +132,13 @@ def make_result(fx: FxNetwork, steps: list[np.ndarray], gids: list[np.ndarray], 
     return FxResult(steps, [pop_of[g] for g in gids], [local[g] for g in gids], v, volts, counts, in_counts)
 
 
+def spike_buffer(n_input_events: np.ndarray) -> int:
+    """First spike-buffer size per sample: as many spikes as the busiest sample has input events, rounded up to a
+    power of two, at least 1024 (no more memory than the inputs take); a sample that spikes more runs again with a
+    bigger one."""
+    return max(1024, 1 << int(n_input_events.max(initial=1) - 1).bit_length())
+
+
 class Emulator:
     """Compiled once per FxNetwork; `run(batch)` takes SpikeEvents or a [B, T, N] raster (one input population)
     or a dict of them by input population name."""
@@ -148,26 +157,37 @@ class Emulator:
         w, d = cat([j.weight for j in fx.projections]), cat([j.delay for j in fx.projections])
         keep = w != 0
         o = np.argsort(pre[keep], kind="stable")
-        self.syn_post, self.syn_w = post[keep][o].astype(np.int64), w[keep][o].astype(np.int64)
-        self.syn_d = d[keep][o].astype(np.int64)
+        post, w, d = post[keep][o], w[keep][o], d[keep][o]
         self.row = np.searchsorted(pre[keep][o], np.arange(N + 1)).astype(np.int64)
-        self.ring = fx.max_delay + 2
-        self._cap = 1024
+        pow2 = lambda x: 1 << max(0, int(x) - 1).bit_length()  # noqa: E731
+        self.width, ring = pow2(N - self.n_input), pow2(fx.max_delay + 2)
+        self.syn_off = ((1 + d) * self.width + post - self.n_input).astype(np.int32)
+        self.syn_w = w.astype(np.int16 if np.abs(w).max(initial=0) < 2 ** 15 else np.int64)   # 8-bit on Loihi
+        bound = np.bincount(post, np.abs(w), minlength=N).max(initial=0)   # largest input one step can bring
+        self.act_proto = np.zeros(ring * self.width, np.int32 if bound < 2 ** 31 else np.int64)
+        self._cap = 0                                         # grows to the largest spike count seen
 
     def run(self, batch, n_steps: int | None = None) -> FxResult:
         events = input_events(self.fx, batch, self.offset)
         steps, ids, n, T = events
         T = T if n_steps is None else int(n_steps)
         B, N = n.shape[0], self.du.shape[0]
-        vtrace = np.zeros((B, T, N - self.r_lo), np.int64)
-        while True:
-            spk_step = np.zeros((B, self._cap), np.int64)
-            spk_id = np.zeros((B, self._cap), np.int64)
-            spk_n = np.zeros(B, np.int64)
-            _emulate(T, steps, ids, n, self.n_input, self.du, self.dv, self.vth, self.row, self.syn_post, self.syn_w,
-                     self.syn_d, self.ring, self.r_lo, vtrace, spk_step, spk_id, spk_n)
-            if spk_n.max(initial=0) <= self._cap:
-                break
-            self._cap = int(2 ** np.ceil(np.log2(spk_n.max())))
-        return make_result(self.fx, [spk_step[b, :spk_n[b]] for b in range(B)],
-                           [spk_id[b, :spk_n[b]] for b in range(B)], vtrace, events)
+        vtrace = np.empty((B, T, N - self.r_lo), np.int64)       # the kernel writes every step
+        spikes = [None] * B
+        todo = np.arange(B)
+        self._cap = max(self._cap, spike_buffer(n))
+        while todo.size:      # samples that spiked more than the buffer holds run again (for their spikes; the first
+            cap, every = self._cap, todo.size == B                  # pass wrote every sample's v already)
+            spk_step, spk_id = np.empty((todo.size, cap), np.int64), np.empty((todo.size, cap), np.int64)
+            spk_n = np.zeros(todo.size, np.int64)
+            vt = vtrace if every else np.empty((todo.size,) + vtrace.shape[1:], np.int64)
+            pick = (lambda x: x) if every else (lambda x: x[todo])  # noqa: E731
+            _emulate(T, pick(steps), pick(ids), pick(n), self.n_input, self.du, self.dv, self.vth, self.row,
+                     self.syn_off, self.syn_w, self.width, self.act_proto, self.r_lo, vt, spk_step, spk_id, spk_n)
+            fits = spk_n <= cap
+            for i in np.flatnonzero(fits):
+                spikes[todo[i]] = spk_step[i, :spk_n[i]], spk_id[i, :spk_n[i]]
+            if not fits.all():
+                self._cap = int(2 ** np.ceil(np.log2(spk_n.max())))
+            todo = todo[~fits]
+        return make_result(self.fx, [s for s, _ in spikes], [g for _, g in spikes], vtrace, events)
