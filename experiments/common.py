@@ -41,6 +41,14 @@ def run(cfg, out: Path, seed: int, epochs: int | None, analysis: dict | None = N
     return res
 
 
+def save_results(name: str, rows, text: str) -> None:
+    """experiments/results/NAME.json (the rows) and NAME.md (the table text); the text is printed too."""
+    out = ROOT / "experiments" / "results" / name
+    out.with_suffix(".json").write_text(json.dumps(rows, indent=2, default=str))
+    out.with_suffix(".md").write_text(text + "\n")
+    print(text)
+
+
 def mean_sd(values, scale: float = 1.0) -> str:
     v = np.array([x for x in values if x is not None], dtype=float) * scale
     if not v.size:

@@ -23,7 +23,7 @@ import json
 import re
 
 import numpy as np
-from common import ROOT, RUNS, markdown, mean_sd, run
+from common import ROOT, RUNS, markdown, mean_sd, run, save_results
 from scipy.stats import ttest_rel, wilcoxon
 
 from eventprop.pipeline.training import config as configs
@@ -128,10 +128,7 @@ def main():
                     for a in arms:
                         run(arm_config(a, f, k, args.epochs), DIR / f"{f}-{a}-f{k}-s{s}", s, None)
     rows, text = table(frontends, arms)
-    out = ROOT / "experiments" / "results" / "digits_cv"
-    out.with_suffix(".json").write_text(json.dumps(rows, indent=2))
-    out.with_suffix(".md").write_text(text + "\n")
-    print(text)
+    save_results("digits_cv", rows, text)
 
 
 if __name__ == "__main__":

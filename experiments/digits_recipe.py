@@ -12,10 +12,9 @@ Needs data/spoken-digits (`eventprop data spoken-digits --out data/spoken-digits
 from __future__ import annotations
 
 import argparse
-import json
 import re
 
-from common import ROOT, RUNS, markdown, mean_sd, run
+from common import RUNS, markdown, mean_sd, run, save_results
 
 from eventprop.pipeline.training import config as configs
 
@@ -78,10 +77,7 @@ def main():
         print(table[-1], flush=True)
     text = markdown(["variant", "preset", "fields set on it", "seeds", "test % (unseen voices)",
                      "per seed", "best val %"], table)
-    out = ROOT / "experiments" / "results" / "digits_recipe"
-    out.with_suffix(".json").write_text(json.dumps(rows, indent=2))
-    out.with_suffix(".md").write_text(text + "\n")
-    print(text)
+    save_results("digits_recipe", rows, text)
 
 
 if __name__ == "__main__":

@@ -24,10 +24,9 @@ Writes experiments/results/spatial_<suite>.json and .md (mean +- sd over seeds).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 
-from common import ROOT, RUNS, markdown, mean_sd, params_cell, run
+from common import ROOT, RUNS, markdown, mean_sd, params_cell, run, save_results
 
 from eventprop.pipeline.training import config as configs
 
@@ -271,10 +270,7 @@ def main():
         text += "\n\n" + spsnn_summary(rows, [int(h) for h in args.hidden.split(",")])
     if args.suite == "space-as-time" and "cost-0" in rows:
         text += "\n\n" + space_as_time_summary(rows, [float(x) for x in args.costs.split(",")])
-    out = ROOT / "experiments" / "results" / f"spatial_{args.suite}"
-    out.with_suffix(".json").write_text(json.dumps(rows, indent=2))
-    out.with_suffix(".md").write_text(text + "\n")
-    print(text)
+    save_results(f"spatial_{args.suite}", rows, text)
 
 
 if __name__ == "__main__":

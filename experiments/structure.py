@@ -18,10 +18,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
-from common import ROOT, RUNS, markdown, mean_sd, params_cell, run
+from common import ROOT, RUNS, markdown, mean_sd, params_cell, run, save_results
 from scipy.stats import mannwhitneyu, ttest_rel, wilcoxon
 
 from eventprop.pipeline.training import config as configs
@@ -204,10 +203,7 @@ def main():
         header = ["model", "seed", "test %", "median max I initial", "median max I trained", "Mann-Whitney U", "p"]
     if args.suite != "frontiers":
         text = markdown(header, table) + (extra if args.suite == "ablation" else "")
-    out = ROOT / "experiments" / "results" / f"structure_{args.suite}"
-    out.with_suffix(".json").write_text(json.dumps(rows, indent=2, default=str))
-    out.with_suffix(".md").write_text(text + "\n")
-    print(text)
+    save_results(f"structure_{args.suite}", rows, text)
 
 
 if __name__ == "__main__":
