@@ -42,8 +42,12 @@ def run(cfg, out: Path, seed: int, epochs: int | None, analysis: dict | None = N
 
 
 def save_results(name: str, rows, text: str) -> None:
-    """experiments/results/NAME.json (the rows) and NAME.md (the table text); the text is printed too."""
+    """experiments/results/NAME.json (the rows) and NAME.md (the table text); the text is printed too. Without rows
+    (no finished runs here) the stored results are left as they are."""
     out = ROOT / "experiments" / "results" / name
+    if not rows or not any(rows.values() if isinstance(rows, dict) else rows):
+        print(f"no finished runs: {out}.md and .json left as they were")
+        return
     out.with_suffix(".json").write_text(json.dumps(rows, indent=2, default=str))
     out.with_suffix(".md").write_text(text + "\n")
     print(text)
