@@ -69,6 +69,32 @@ def test_candidates_exact_count_dale_rows_and_initial_signs():
     np.testing.assert_array_equal(again.weight, c.weight)               # deterministic in (seed, name)
 
 
+@pytest.mark.parametrize("excitatory", [0.5, 0.8, 1.0])
+def test_dale_excitatory_share_of_presynaptic_rows(excitatory):
+    """structure.excitatory is the probability that a presynaptic neuron is excitatory (the paper: 0.5)."""
+    cfg = _cfg(excitatory=excitatory)
+    sign = make_candidates(cfg, 400, 3)["in_hid"].sign[:, 0]
+    share = np.mean(sign > 0)
+    assert abs(share - excitatory) < 3 * np.sqrt(excitatory * (1 - excitatory) / 400) + 1e-9, share
+
+
+def test_l1_pressure_is_l1_times_sum_abs_weights_of_the_structured_connections(tmp_path):
+    """The loss gains l1 * sum |w| over the structured connections only, so each of their weights gets
+    l1 * sign(w) added to its gradient and the unstructured readout nothing."""
+    cfg = _cfg(l1=0.25, connections=["in_hid"])
+    out = tmp_path / "run"
+    trainer = Trainer(prepare_run_dir(out, cfg, resume=False, force=False), out, quiet=True)
+    try:
+        w = trainer.model._param("in_hid.weight")
+        assert trainer.rewirer.penalty().item() == pytest.approx(0.25 * w.detach().abs().sum().item())
+        trainer.model.zero_grad()
+        trainer.rewirer.penalty().backward()
+        np.testing.assert_allclose(w.grad.numpy(), 0.25 * np.sign(w.detach().numpy()))
+        assert trainer.model._param("hid_out.weight").grad is None
+    finally:
+        trainer.close()
+
+
 def test_training_keeps_sparsity_and_dale_signs_through_rewiring(tmp_path):
     cfg = _cfg(l1=1e-3)
     cfg.train.lr = 3e-2                                                  # large steps: many synapses die
