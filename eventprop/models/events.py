@@ -1,5 +1,5 @@
 """SpikeEvents, the input spike format every layer shares (datasets produce it; the float engines and the Loihi
-emulator consume it), and its one conversion rule to kernel inputs. numpy only.
+emulator consume it), and its one conversion rule to kernel inputs (one Numba pass per sample: event_kernels).
 
 Two forms are accepted for each SpikeInput population:
   * SpikeEvents: per-sample event lists (times in ms, channel ids), padded to [B, S] with a per-sample count.
@@ -51,7 +51,10 @@ def _to_numpy(x) -> np.ndarray:
 
 
 def events_to_steps(ev: SpikeEvents, dt: float, n_channels: int, name: str):
-    """Validate events and return (steps, ids, counts) sorted by step, in the kernel layout."""
+    """Validate events and return (steps, ids, counts, n_steps) sorted by step, in the kernel layout. Times are taken
+    as float64; an event at time t is at step floor(t / dt + 1e-9), dropped at or after n_steps; equal steps keep
+    their order (stable)."""
+    from .event_kernels import to_steps
     times, ids, counts = _to_numpy(ev.times), _to_numpy(ev.ids), _to_numpy(ev.counts).astype(np.int64)
     if times.ndim != 2 or ids.shape != times.shape or counts.shape != (times.shape[0],):
         raise ValueError(f"input {name!r}: events need times and ids of shape [B, S] and counts [B]; got "
@@ -62,30 +65,33 @@ def events_to_steps(ev: SpikeEvents, dt: float, n_channels: int, name: str):
         raise ValueError(f"input {name!r}: counts must lie in [0, {times.shape[1]}]")
     if not (np.isfinite(ev.duration) and ev.duration > 0):
         raise ValueError(f"input {name!r}: duration must be a positive number of ms, got {ev.duration}")
-    valid = np.arange(times.shape[1])[None, :] < counts[:, None]
-    t_valid, i_valid = times[valid], ids[valid]
-    if np.isnan(t_valid).any():
-        raise ValueError(f"input {name!r}: NaN spike times")
-    if (t_valid < 0).any():
-        raise ValueError(f"input {name!r}: negative spike times (min {t_valid.min()} ms)")
-    if i_valid.size and (not np.issubdtype(i_valid.dtype, np.integer) and not np.all(i_valid == np.round(i_valid))):
-        raise ValueError(f"input {name!r}: channel ids must be integers")
-    if i_valid.size and (i_valid.min() < 0 or i_valid.max() >= n_channels):
-        raise ValueError(f"input {name!r}: channel ids must lie in [0, {n_channels}), got range "
-                         f"[{int(i_valid.min())}, {int(i_valid.max())}]")
+    float_ids = not np.issubdtype(ids.dtype, np.integer)
+    if float_ids:                                   # rare: ids handed over as floats; checked here, then cast
+        valid = np.arange(times.shape[1])[None, :] < counts[:, None]
+        i_valid = ids[valid]
+        non_integer = bool(i_valid.size) and not np.all(i_valid == np.round(i_valid))
+        id_range = (i_valid.min(), i_valid.max()) if i_valid.size else (0, 0)
+        ids = np.where(valid & np.isfinite(ids), ids, 0).astype(np.int64)
+    B, S = times.shape
     n_steps = ev.n_steps(dt)
-    steps = np.floor(np.where(valid, times, np.inf) / dt + 1e-9)
-    keep = valid & (steps < n_steps)
-    steps = np.where(keep, steps, np.iinfo(np.int32).max)
-    ids = np.where(keep, ids, 0)
-    if (steps[:, 1:] >= steps[:, :-1]).all():          # datasets hand over time-sorted events: no sort needed
-        steps_sorted, ids_sorted = steps, ids
-    else:
-        order = np.argsort(steps, axis=1, kind="stable")
-        steps_sorted, ids_sorted = np.take_along_axis(steps, order, axis=1), np.take_along_axis(ids, order, axis=1)
-    n = keep.sum(axis=1)
-    return (np.ascontiguousarray(np.minimum(steps_sorted, np.iinfo(np.int32).max), dtype=np.int32),
-            np.ascontiguousarray(ids_sorted, dtype=np.int32), n.astype(np.int32), n_steps)
+    steps_out, ids_out = np.empty((B, S), np.int32), np.empty((B, S), np.int32)
+    n, stats = np.empty(B, np.int32), np.empty((B, 4))
+    to_steps(np.ascontiguousarray(times, np.float64), np.ascontiguousarray(ids, np.int64), counts, float(dt),
+             n_steps, steps_out, ids_out, n, stats)
+    if stats[:, 0].any():
+        raise ValueError(f"input {name!r}: NaN spike times")
+    if stats[:, 1].min(initial=np.inf) < 0:
+        raise ValueError(f"input {name!r}: negative spike times (min {stats[:, 1].min()} ms)")
+    if float_ids and non_integer:
+        raise ValueError(f"input {name!r}: channel ids must be integers")
+    if not counts.any():
+        return steps_out, ids_out, n, n_steps
+    lo, hi = id_range if float_ids else (stats[:, 2].min(), stats[:, 3].max())
+    if lo < 0 or hi >= n_channels:
+        show = lambda x: str(int(x)) if np.isfinite(x) else str(x)  # noqa: E731
+        raise ValueError(f"input {name!r}: channel ids must lie in [0, {n_channels}), got range "
+                         f"[{show(lo)}, {show(hi)}]")
+    return steps_out, ids_out, n, n_steps
 
 
 def raster_to_steps(raster, n_channels: int, name: str):
