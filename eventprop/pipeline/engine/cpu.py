@@ -35,7 +35,13 @@ class ForwardRecord:
 
     def spike_counts(self, pop: int, size: int) -> torch.Tensor:
         """[B, size] number of spikes of each neuron of LIF population `pop` (on the records' device)."""
-        ids, n = (torch.as_tensor(self.records[f"spk_{x}_{pop}"]) for x in ("id", "n"))
+        ids, n = self.records[f"spk_id_{pop}"], self.records[f"spk_n_{pop}"]
+        if isinstance(ids, np.ndarray):                 # CPU engine: one pass over each sample's spikes
+            from .record_kernels import count_spikes
+            out = np.zeros((n.shape[0], size), np.int64)
+            count_spikes(ids, n, out)
+            return torch.from_numpy(out)
+        ids, n = torch.as_tensor(ids), torch.as_tensor(n)
         B = n.shape[0]
         valid = torch.arange(ids.shape[1], device=ids.device)[None, :] < n[:, None]
         flat = (torch.arange(B, device=ids.device)[:, None] * size + ids.long())[valid]
