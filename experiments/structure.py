@@ -13,7 +13,8 @@
 
     python experiments/structure.py ablation --seeds 0,1 --epochs 20 --sparsities 0.75,0.9375
     python experiments/structure.py moran --seeds 0 --epochs 20
-    python experiments/structure.py frontiers --seeds 0,1,2,3,4 --epochs 30 --sparsities 0.875,0.9375,0.984375
+    python experiments/structure.py frontiers --seeds 0,1,2,3,4 --epochs 30 --sparsities 0.875,0.9375,0.984375 \
+        [--arms fixed,learned,dale]
 """
 from __future__ import annotations
 
@@ -70,10 +71,10 @@ def paired(a: list[float], b: list[float]) -> str:
     return f"{d.mean():+.1f} +- {d.std(ddof=1):.1f} (t p = {t:.2g}, W p = {w:.2g})"
 
 
-def frontiers(seeds, epochs, sparsities) -> tuple[dict, str]:
+def frontiers(seeds, epochs, sparsities, arms=tuple(ARMS)) -> tuple[dict, str]:
     analysis = dict(permutations=9, rf_fields=20, rf_permutations=2000, rf_target="output", rf_marks="sign")
     acc, rows, table = {}, {}, []
-    variants = [(0.0, None, d) for d in (False, True)] + [(sp, arm, d) for sp in sparsities for arm in ARMS
+    variants = [(0.0, None, d) for d in (False, True)] + [(sp, arm, d) for sp in sparsities for arm in arms
                                                            for d in (False, True)]
     name = {v: (f"dense-{'learned' if v[2] else 'fixed'}_delays" if v[0] == 0 else
                 f"s{v[0]:g}-{v[1].replace(' + ', '_').replace(' ', '_')}-{'learned' if v[2] else 'fixed'}_delays")
@@ -93,8 +94,9 @@ def frontiers(seeds, epochs, sparsities) -> tuple[dict, str]:
     claims = []
     for sp in sparsities:
         fixed_fixed = acc[(sp, "fixed structure", False)]
+        no_dale = (sp, "learned structure", False)
         claims.append([f"{100 * sp:g} %", paired(acc[(sp, "learned structure + Dale", False)], fixed_fixed),
-                       paired(acc[(sp, "learned structure", False)], fixed_fixed),
+                       paired(acc[no_dale], fixed_fixed) if no_dale in acc else "not run",
                        paired(acc[(sp, "learned structure + Dale", False)], acc[(sp, "fixed structure", True)]),
                        paired(acc[(sp, "learned structure + Dale", True)],
                               acc[(sp, "learned structure + Dale", False)])])
@@ -132,7 +134,7 @@ def _plot_frontiers(acc: dict, sparsities, rows: dict, path):
     import matplotlib.pyplot as plt
     from eventprop.files import save_figure
     fig, (ax, ax_m) = plt.subplots(1, 2, figsize=(11, 4))
-    for arm in ARMS:
+    for arm in sorted({v[1] for v in acc if v[1]}, key=list(ARMS).index):
         for delays, style in ((False, "--"), (True, "-")):
             y = [100 * np.mean(acc[(sp, arm, delays)]) for sp in sparsities]
             e = [100 * np.std(acc[(sp, arm, delays)], ddof=1) if len(acc[(sp, arm, delays)]) > 1 else 0
@@ -160,11 +162,20 @@ def main():
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--sparsities", default="0.5,0.75,0.875,0.9375")
+    ap.add_argument("--arms", default="fixed,learned,dale",
+                    help="frontiers: structure arms, any of fixed (fixed structure), learned (DEEP R + RigL), dale "
+                    "(DEEP R + RigL + Dale)")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     rows, table = {}, []
     if args.suite == "frontiers":
-        rows, text = frontiers(seeds, args.epochs, [float(x) for x in args.sparsities.split(",")])
+        keys = dict(zip(("fixed", "learned", "dale"), ARMS))
+        bad = sorted(set(args.arms.split(",")) - set(keys))
+        if bad or not {"fixed", "dale"} <= set(args.arms.split(",")):
+            raise SystemExit(f"--arms: unknown {bad} or missing fixed / dale (the claims compare them); "
+                             f"known: {sorted(keys)}")
+        rows, text = frontiers(seeds, args.epochs, [float(x) for x in args.sparsities.split(",")],
+                               [keys[a] for a in args.arms.split(",")])
     elif args.suite == "ablation":
         variants = [(sp, structure, delays) for sp in [float(x) for x in args.sparsities.split(",")]
                     for structure in (False, True) for delays in (False, True)]
