@@ -58,7 +58,7 @@ class _EventPropFunction(torch.autograd.Function):
         return (None, None, None, *result)
 
 
-def _all_finite(x: torch.Tensor) -> bool:
+def all_finite(x: torch.Tensor) -> bool:
     """No NaN or inf in x, in one pass without a mask: aminmax propagates NaN, and an inf is the min or the max."""
     if x.numel() == 0:
         return True
@@ -182,11 +182,11 @@ class EventPropModule(nn.Module):
         out = {}
         for c, plan_c in zip(self.net.connections, self.engine.plan.conns):
             w, d = tensors[2 * plan_c.index], tensors[2 * plan_c.index + 1]
-            if not _all_finite(w):
+            if not all_finite(w):
                 raise ModelError(f"Connection {c.name!r}: weights hold non-finite values (NaN or inf)")
             out[f"w_{plan_c.index}"] = w.detach().to(self.dtype).contiguous()
             if plan_c.delayed:
-                if not _all_finite(d):
+                if not all_finite(d):
                     raise ModelError(f"Connection {c.name!r}: delays hold non-finite values (NaN or inf)")
                 out[f"d_{plan_c.index}"] = c.rounded_delays(d.detach().double()).to(torch.int32).contiguous()
             if plan_c.sparse:   # derived from the buffers each call, so loaded or regrown structures take effect

@@ -26,7 +26,7 @@ from .config import load as load_config
 from .distributed import Single, from_environment
 from .folders import check_new_run_dir, lock_run, unlock_run
 from .folders import create_run_dir as create_new_run_dir
-from ..engine.module import compile as compile_network
+from ..engine.module import all_finite, compile as compile_network
 from .structure import Rewirer
 from .tasks import make_candidates, make_datasets, make_network
 
@@ -386,7 +386,7 @@ class Trainer:
                 loss.backward()
             self.dist.sum_grads(self.model.parameters())
             batch_loss = self.dist.sum([ce])[0] + shared
-            grads_ok = all(p.grad is None or torch.isfinite(p.grad).all() for p in self.model.parameters())
+            grads_ok = all(p.grad is None or all_finite(p.grad) for p in self.model.parameters())
             if not (math.isfinite(batch_loss) and grads_ok):
                 nan_streak += 1
                 warnings.warn(f"epoch {self.epoch + 1}: non-finite loss or gradient, batch skipped "
@@ -470,7 +470,7 @@ class Trainer:
     def _check_parameters(self):
         """After an update: a non-finite parameter ends the run (the next forward pass would be meaningless)."""
         for name, p in self.model.named_parameters():
-            if not bool(torch.isfinite(p).all()):
+            if not all_finite(p.detach()):
                 lrs = {k: o.param_groups[0]["lr"] for k, o in self.optims.items()}
                 raise RunError(f"epoch {self.epoch + 1}: parameter {name!r} became non-finite after an update "
                                f"(learning rates {lrs}); lower train.lr or check the inputs")
