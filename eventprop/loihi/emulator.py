@@ -161,7 +161,8 @@ class Emulator:
         self.row = np.searchsorted(pre[keep][o], np.arange(N + 1)).astype(np.int64)
         pow2 = lambda x: 1 << max(0, int(x) - 1).bit_length()  # noqa: E731
         self.width, ring = pow2(N - self.n_input), pow2(fx.max_delay + 2)
-        self.syn_off = ((1 + d) * self.width + post - self.n_input).astype(np.int32)
+        self.syn_off = ((1 + d) * self.width + post - self.n_input).astype(
+            np.int32 if ring * self.width < 2 ** 31 else np.int64)
         self.syn_w = w.astype(np.int16 if np.abs(w).max(initial=0) < 2 ** 15 else np.int64)   # 8-bit on Loihi
         bound = np.bincount(post, np.abs(w), minlength=N).max(initial=0)   # largest input one step can bring
         self.act_proto = np.zeros(ring * self.width, np.int32 if bound < 2 ** 31 else np.int64)
