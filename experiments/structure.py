@@ -133,7 +133,7 @@ def _plot_frontiers(acc: dict, sparsities, rows: dict, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from eventprop.files import save_figure
-    fig, (ax, ax_m) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax, ax_m) = plt.subplots(1, 2, figsize=(11, 5))
     for arm in sorted({v[1] for v in acc if v[1]}, key=list(ARMS).index):
         for delays, style in ((False, "--"), (True, "-")):
             y = [100 * np.mean(acc[(sp, arm, delays)]) for sp in sparsities]
@@ -145,7 +145,7 @@ def _plot_frontiers(acc: dict, sparsities, rows: dict, path):
         ax.axhline(100 * np.mean(acc[(0.0, None, delays)]), color=colour, lw=0.8,
                    label=f"dense, {'learned' if delays else 'fixed'} delays")
     ax.set(xlabel="sparsity (%)", ylabel="test accuracy (%), mean +- sd over seeds", title="accuracy vs sparsity")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)   # below: clear of the data
     for key in [k for k in rows if k.startswith("moran ")]:
         pool = rows[key]["pooled"]
         for kind, style in (("trained", "-"), ("null", ":")):
