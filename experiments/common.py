@@ -53,6 +53,20 @@ def save_results(name: str, rows, text: str) -> None:
     print(text)
 
 
+def paired(a, b) -> str:
+    """Mean difference a - b in points, with the paired t-test and Wilcoxon signed-rank p-values."""
+    from scipy.stats import ttest_rel, wilcoxon
+    d = 100 * (np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
+    if d.size < 2:
+        return f"{d.mean():+.1f}" if d.size else "-"
+    if not np.any(d != 0):
+        return "+0.0 (identical in every seed)"
+    if np.all(d == d[0]):
+        return f"{d[0]:+.1f} in every pair (no test)"
+    return (f"{d.mean():+.1f} +- {d.std(ddof=1):.1f} (t p = {ttest_rel(a, b).pvalue:.2g}, "
+            f"W p = {wilcoxon(a, b).pvalue:.2g})")
+
+
 def mean_sd(values, scale: float = 1.0) -> str:
     v = np.array([x for x in values if x is not None], dtype=float) * scale
     if not v.size:

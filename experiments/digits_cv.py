@@ -23,8 +23,7 @@ import json
 import re
 
 import numpy as np
-from common import ROOT, RUNS, markdown, mean_sd, run, save_results
-from scipy.stats import ttest_rel, wilcoxon
+from common import ROOT, RUNS, markdown, mean_sd, paired, run, save_results
 
 from eventprop.pipeline.training import config as configs
 
@@ -60,17 +59,6 @@ def arm_config(arm: str, frontend: str, fold: int, epochs: int | None) -> config
     return cfg
 
 
-def paired(a, b) -> str:
-    """mean difference a - b in points with paired t and Wilcoxon p (n pairs)."""
-    d = 100 * (np.asarray(a) - np.asarray(b))
-    if d.size < 2:
-        return f"{d.mean():+.1f} (n = {d.size})" if d.size else "-"
-    if np.all(d == d[0]):
-        return f"{d[0]:+.1f} in every pair (n = {d.size}, no test)"
-    return (f"{d.mean():+.1f} +- {d.std(ddof=1):.1f} (n = {d.size}, t p = {ttest_rel(a, b).pvalue:.2g}, "
-            f"W p = {wilcoxon(a, b).pvalue:.2g})")
-
-
 def collect(frontend: str, arm: str) -> dict[tuple[int, int], float]:
     """(fold, seed) -> test accuracy of the finished runs of one front end and arm."""
     pattern = re.compile(re.escape(f"{frontend}-{arm}-f") + r"(\d+)-s(\d+)")
@@ -97,8 +85,8 @@ def table(frontends, arms) -> tuple[dict, str]:
             cells = sorted(set(with_) & set(none))
             folds = sorted({k for k, _ in cells})
             by_fold = [[np.mean([d[c] for c in cells if c[0] == k]) for k in folds] for d in (with_, none)]
-            diffs.append([f, f"{a} - none", paired(*by_fold), paired([with_[c] for c in cells],
-                                                                      [none[c] for c in cells])])
+            diffs.append([f, f"{a} - none", f"{paired(*by_fold)}, n = {len(folds)}",
+                          f"{paired([with_[c] for c in cells], [none[c] for c in cells])}, n = {len(cells)}"])
     text = markdown(["front end", "arm", "folds", "seeds", "test % (mean +- sd over folds x seeds)",
                      "per fold (mean over seeds)"], rows)
     text += "\n\nDelay benefit (points), paired:\n\n" + markdown(

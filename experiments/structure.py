@@ -21,8 +21,8 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from common import ROOT, RUNS, markdown, mean_sd, params_cell, run, save_results
-from scipy.stats import mannwhitneyu, ttest_rel, wilcoxon
+from common import ROOT, RUNS, markdown, mean_sd, paired, params_cell, run, save_results
+from scipy.stats import mannwhitneyu
 
 from eventprop.pipeline.training import config as configs
 
@@ -57,18 +57,6 @@ def frontiers_model(sparsity: float, arm: str | None, learned_delays: bool):
     cfg.structure.sparsity = sparsity
     cfg.structure.method, cfg.structure.dale = ARMS[arm]
     return cfg
-
-
-def paired(a: list[float], b: list[float]) -> str:
-    """mean difference a - b in points, with the paired t-test and Wilcoxon signed-rank p-values."""
-    d = 100 * (np.array(a) - np.array(b))
-    if len(d) < 2:
-        return f"{d.mean():+.1f}" if len(d) else "-"
-    if not np.any(d != 0):
-        return "+0.0 (identical in every seed)"
-    t = ttest_rel(a, b).pvalue
-    w = wilcoxon(a, b).pvalue
-    return f"{d.mean():+.1f} +- {d.std(ddof=1):.1f} (t p = {t:.2g}, W p = {w:.2g})"
 
 
 def frontiers(seeds, epochs, sparsities, arms=tuple(ARMS)) -> tuple[dict, str]:
