@@ -132,11 +132,16 @@ def make_result(fx: FxNetwork, steps: list[np.ndarray], gids: list[np.ndarray], 
     return FxResult(steps, [pop_of[g] for g in gids], [local[g] for g in gids], v, volts, counts, in_counts)
 
 
+def _pow2(x) -> int:
+    """The smallest power of two >= x (1 for x <= 1)."""
+    return 1 << max(0, int(x) - 1).bit_length()
+
+
 def spike_buffer(n_input_events: np.ndarray) -> int:
     """First spike-buffer size per sample: as many spikes as the busiest sample has input events, rounded up to a
     power of two, at least 1024 (no more memory than the inputs take); a sample that spikes more runs again with a
     bigger one."""
-    return max(1024, 1 << int(n_input_events.max(initial=1) - 1).bit_length())
+    return max(1024, _pow2(n_input_events.max(initial=1)))
 
 
 class Emulator:
@@ -159,8 +164,7 @@ class Emulator:
         o = np.argsort(pre[keep], kind="stable")
         post, w, d = post[keep][o], w[keep][o], d[keep][o]
         self.row = np.searchsorted(pre[keep][o], np.arange(N + 1)).astype(np.int64)
-        pow2 = lambda x: 1 << max(0, int(x) - 1).bit_length()  # noqa: E731
-        self.width, ring = pow2(N - self.n_input), pow2(fx.max_delay + 2)
+        self.width, ring = _pow2(N - self.n_input), _pow2(fx.max_delay + 2)
         self.syn_off = ((1 + d) * self.width + post - self.n_input).astype(
             np.int32 if ring * self.width < 2 ** 31 else np.int64)
         self.syn_w = w.astype(np.int16 if np.abs(w).max(initial=0) < 2 ** 15 else np.int64)   # 8-bit on Loihi
@@ -189,6 +193,6 @@ class Emulator:
             for i in np.flatnonzero(fits):
                 spikes[todo[i]] = spk_step[i, :spk_n[i]], spk_id[i, :spk_n[i]]
             if not fits.all():
-                self._cap = int(2 ** np.ceil(np.log2(spk_n.max())))
+                self._cap = _pow2(spk_n.max())
             todo = todo[~fits]
         return make_result(self.fx, [s for s, _ in spikes], [g for _, g in spikes], vtrace, events)
