@@ -418,7 +418,7 @@ def fetch(name, root):
 @click.option("--speeds", default="130,165,200", show_default=True, help="espeak-ng words per minute")
 @click.option("--pitches", default="35,50,65", show_default=True, help="espeak-ng pitches (0-99)")
 @click.option("--frontend", type=click.Choice(["logmel", "lauscher"]), default="logmel", show_default=True,
-              help="cochlea model: fast log-mel + integrate-and-fire, or lauscher (SHD's own; minutes per utterance)")
+              help="cochlea model: fast log-mel + integrate-and-fire, or lauscher (SHD's own; ~1 s per utterance)")
 @click.option("--voices", "voice_set", type=click.Choice(["default", "extended"]), default="default",
               show_default=True, help="default: espeak-ng's 11 variants; extended: 26 more espeak-ng variants and "
               "flite's and festival's voices (English; each engine when installed)")
