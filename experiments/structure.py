@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 
 import numpy as np
 from common import ROOT, RUNS, markdown, mean_sd, paired, params_cell, run, save_results
@@ -98,6 +99,9 @@ def frontiers(seeds, epochs, sparsities, arms=tuple(ARMS)) -> tuple[dict, str]:
                      (f"{100 * min(sparsities):g} % DEEP R + RigL + Dale", (min(sparsities), "learned structure + Dale",
                                                                             True))):
         res = [run(frontiers_model(*v), folder / f"{name[v]}-s{s}", s, epochs, analysis) for s in seeds]
+        figure = f"structure_frontiers_fields_{'sparse' if v[0] else 'dense'}.png"       # the first seed's fields
+        shutil.copyfile(folder / f"{name[v]}-s{seeds[0]}" / "plots" / "receptive_in_hid.png",
+                        ROOT / "experiments" / "results" / figure)
         rf = [r["analysis"]["receptive_fields"]["in_hid"] for r in res]
         pool = {k: sum((x[f"moran_{k}"] for x in rf), []) for k in ("initial", "trained", "null")}
         vs_null = mannwhitneyu(pool["trained"], pool["null"], alternative="two-sided")
