@@ -30,8 +30,11 @@ def basilar_membrane(audio: np.ndarray, rate: int, channels: int) -> tuple[np.nd
     n = wave.num_samples // 2 + 1
     omega = 2 * np.pi * np.linspace(1, wave.sample_rate // 2, n)
     spectrum = np.fft.fft(wave.samples)[:n]
-    transfer = model._v(omega[None, :], model.ch[:, None])        # lauscher's transfer function, every channel
-    return np.real(np.fft.ifft(transfer * spectrum, axis=1)), wave.sample_rate // 2
+    out = np.empty((channels, n))
+    for lo in range(0, channels, 64):             # blocks of channels: lauscher's formula makes ~20 temporaries
+        transfer = model._v(omega[None, :], model.ch[lo:lo + 64, None])    # lauscher's transfer function
+        out[lo:lo + 64] = np.real(np.fft.ifft(transfer * spectrum, axis=1))
+    return out, wave.sample_rate // 2
 
 
 @njit(cache=True)
