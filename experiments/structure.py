@@ -89,6 +89,14 @@ def frontiers(seeds, epochs, sparsities, arms=tuple(ARMS)) -> tuple[dict, str]:
     text += "\n\nPaired differences over seeds (points):\n\n" + markdown(
         ["sparsity", "learned structure arm", "its fixed delays vs fixed structure, fixed delays",
          "its fixed delays vs fixed structure, learned delays", "learned delays added to it"], claims)
+    trend = []                                  # claim (a)'s "more so the sparser": does the gap close?
+    for arm in [a for a in ("learned structure + Dale", "learned structure") if (sparsities[0], a, False) in acc]:
+        gap = {sp: np.subtract(acc[(sp, arm, False)], acc[(sp, "fixed structure", True)]) for sp in sparsities}
+        trend += [[arm, f"{100 * lo:g} % -> {100 * hi:g} %", paired(gap[hi], gap[lo])]
+                  for lo, hi in zip(sparsities, sparsities[1:])]
+    text += "\n\nChange of the gap (learned structure with fixed delays minus fixed structure with learned delays) " \
+        "from one sparsity to the next, paired over seeds (points; > 0: the gap closes):\n\n" + markdown(
+            ["learned structure arm", "sparsity", "change of the gap"], trend)
     fields = []
     for label, v in (("dense", (0.0, None, True)),
                      (f"{100 * min(sparsities):g} % DEEP R + RigL + Dale", (min(sparsities), "learned structure + Dale",
