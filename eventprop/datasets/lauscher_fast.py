@@ -3,12 +3,12 @@
 lauscher's chain: RMS normalisation -> Hanning ramps -> basilar membrane (Sieroka et al. 2006: a transfer function
 per channel applied in the frequency domain) -> inner hair cell (Meddis 1986/88 transmitter pools) -> bushy cell
 (40 stochastic fibres per channel, 1 ms refractoriness, into one LIF neuron). lauscher runs the hair cell and the
-bushy cell as Python loops over every sample (~45 s per spoken digit at 140 channels on one core); here they are
+bushy cell as Python loops over every sample (~40 s per spoken digit at 140 channels on one core); here they are
 Numba loops over the same recurrences, and the basilar membrane's transfer function is lauscher's own, evaluated for
 all channels at once. The normalisation, the window and the transfer function are called from lauscher itself.
 
 Equal to lauscher, not just similar: tests/test_lauscher_fast.py feeds both the same audio and the same random draws
-and compares every stage (basilar membrane and hair cell to float rounding, spikes exactly). lauscher draws its
+and compares every stage bit for bit (basilar membrane, hair cell, spikes). lauscher draws its
 fibre spikes from numpy's global random state (unseeded); here they come from `numpy.random.RandomState(seed)` in
 lauscher's order, so an utterance encodes the same way every time.
 """
