@@ -130,6 +130,35 @@ def test_a_held_run_folder_refuses_other_writers_and_a_dead_holder_frees_it(tmp_
     assert json.loads((run / ".lock").read_text())["purpose"] == "me"
 
 
+HOLDER = """
+import fcntl, json, os, sys, time
+f = open(sys.argv[1], "a+")
+fcntl.lockf(f, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+f.write(json.dumps({"pid": os.getpid(), "purpose": "slow writer", "since": "now"}))
+f.flush()
+time.sleep(30)
+"""
+
+
+@pytest.mark.parametrize("delay, named", [(0.3, True), (4.0, False)])
+def test_a_loser_by_microseconds_still_names_the_holder(tmp_path, delay, named):
+    """The holder writes who it is just after taking the lock; a process that reads in between waits for the name
+    (and says 'another process' when none comes)."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path / ".lock"), str(delay)], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        with pytest.raises(RunError) as err:
+            lock_run(tmp_path, "me")
+        assert (f"process {proc.pid} (slow writer" in str(err.value)) == named, str(err.value)
+        assert named or "in use by another process" in str(err.value)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_two_trainings_started_at_once_into_one_folder(tmp_path, config_file):
     out = tmp_path / "race"
     procs = [subprocess.Popen([sys.executable, "-m", "eventprop", "train", str(config_file), "--out", str(out),

@@ -68,14 +68,8 @@ def lock_run(folder: Path, purpose: str) -> None:
         if e.errno not in (errno.EACCES, errno.EAGAIN):
             f.close()
             raise RunError(f"cannot lock {path}: {e.strerror} (a file system without POSIX locks?)") from None
-        f.seek(0)
-        holder = f.read().strip()
+        who = _holder(f)
         f.close()
-        try:
-            info = json.loads(holder)
-            who = f"process {info['pid']} ({info['purpose']}, since {info['since']})"
-        except (ValueError, KeyError, TypeError):
-            who = "another process"
         raise RunError(f"run folder {folder} is in use by {who}; wait for it to end or stop it, then run again") \
             from None
     f.seek(0)
@@ -83,6 +77,21 @@ def lock_run(folder: Path, purpose: str) -> None:
     f.write(json.dumps({"pid": os.getpid(), "purpose": purpose, "since": time.strftime("%Y-%m-%d %H:%M:%S")}))
     f.flush()
     _held[key] = [f, 1]
+
+
+def _holder(f, wait_s: float = 2.0) -> str:
+    """Who holds the lock open in `f`: the holder writes its identity just after taking the lock, so a process that
+    lost a race by microseconds waits briefly for it to appear."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        f.seek(0)
+        try:
+            info = json.loads(f.read())
+            return f"process {info['pid']} ({info['purpose']}, since {info['since']})"
+        except (ValueError, KeyError, TypeError):
+            if time.monotonic() > deadline:
+                return "another process"
+            time.sleep(0.02)
 
 
 def unlock_run(folder: Path) -> None:
