@@ -11,13 +11,17 @@ over (fold, seed) pairs.
 
     python experiments/digits_cv.py [--voices extended] [--frontends logmel,lauscher] [--folds 5] [--seeds 0,1,2]
                                     [--arms delays,positions,none]
+    python experiments/digits_cv.py --variants base,win2,t900   # recipe changes, judged on the validation voices
     python experiments/digits_cv.py --collect          # the table from the runs that exist, training nothing
+
+A recipe variant (VARIANTS: the preset with a few fields changed) is judged by its best validation accuracy (one
+held-out training voice per fold), mean over folds x seeds; its test accuracy is reported beside, never used to pick.
 
 --voices default folds the 11 espeak-ng voices of the demo set (1,980 utterances; quick), extended the 45 voices.
 Data: data/spoken-digits-<voices>-folds-<frontend>, written when missing (`eventprop data spoken-digits --voices V
 --folds K --frontend F`; needs espeak-ng, and flite / festival for their voices). Runs (resumable, seed-major so
 an interrupted sweep leaves whole (seed, fold) cells):
-runs/experiments/digits-cv/<voices>-<frontend>-<arm>-f<k>-s<seed>.
+runs/experiments/digits-cv/<voices>-<frontend>-<arm>[-<variant>]-f<k>-s<seed>.
 Writes experiments/results/digits_cv_<voices>.{json,md}.
 """
 from __future__ import annotations
@@ -33,6 +37,11 @@ from eventprop.pipeline.training import config as configs
 
 DIR = RUNS / "digits-cv"
 ARMS = ("delays", "positions", "none")
+VARIANTS = {                                  # name -> config fields changed from the arm's preset
+    "base": {},
+    "win2": {"model.w_in": [0.08, 0.04]},     # twice the input weights: lauscher brings half of log-mel's events
+    "t900": {"data.duration": 900.0},         # a longer window: 2.5 % of lauscher's events fall after 700 ms
+}
 
 
 def data_root(voices: str, frontend: str):
@@ -53,24 +62,35 @@ def ensure_data(voices: str, frontend: str, folds: int) -> None:
         print(f"note: {note}")
 
 
-def arm_config(arm: str, voices: str, frontend: str, fold: int, epochs: int | None) -> configs.RunConfig:
+def arm_config(arm: str, voices: str, frontend: str, fold: int, epochs: int | None,
+               variant: str = "base") -> configs.RunConfig:
     cfg = configs.preset("spoken-digits-2d" if arm == "positions" else "spoken-digits")
     if arm == "none":
         cfg.model.learn_delays, cfg.model.delay_init_ms = False, [0.0, 0.0]
+    for field, value in VARIANTS[variant].items():
+        section, key = field.split(".")
+        setattr(getattr(cfg, section), key, value)
     cfg.data.root, cfg.data.fold = str(data_root(voices, frontend)), fold
     if epochs is not None:
         cfg.train.epochs = cfg.train.early_stop_patience = epochs
     return cfg
 
 
-def collect(voices: str, frontend: str, arm: str) -> dict[tuple[int, int], float]:
-    """(fold, seed) -> test accuracy of the finished runs of one voice set, front end and arm."""
-    pattern = re.compile(re.escape(f"{voices}-{frontend}-{arm}-f") + r"(\d+)-s(\d+)")
+def cell(voices: str, frontend: str, arm: str, variant: str) -> str:
+    """Run-folder name of one (voice set, front end, arm, variant) before its -f<fold>-s<seed>."""
+    return f"{voices}-{frontend}-{arm}{'' if variant == 'base' else '-' + variant}"
+
+
+def collect(voices: str, frontend: str, arm: str, variant: str = "base",
+            measure: str = "test_acc") -> dict[tuple[int, int], float]:
+    """(fold, seed) -> test (or best validation) accuracy of the finished runs of one voice set, front end, arm and
+    recipe variant."""
+    pattern = re.compile(re.escape(cell(voices, frontend, arm, variant)) + r"-f(\d+)-s(\d+)")
     out = {}
-    for p in DIR.glob(f"{voices}-{frontend}-{arm}-f*-s*"):
+    for p in DIR.glob("*-f*-s*"):
         m = pattern.fullmatch(p.name)
         if m and (p / "results.json").exists():
-            out[(int(m.group(1)), int(m.group(2)))] = json.loads((p / "results.json").read_text())["test_acc"]
+            out[(int(m.group(1)), int(m.group(2)))] = json.loads((p / "results.json").read_text())[measure]
     return out
 
 
@@ -83,7 +103,7 @@ def _paired_row(a: dict, b: dict) -> list[str]:
             f"{paired([a[c] for c in cells], [b[c] for c in cells])}, n = {len(cells)}"]
 
 
-def table(voices, frontends, arms) -> tuple[dict, str]:
+def table(voices, frontends, arms, variants=("base",)) -> tuple[dict, str]:
     acc = {(f, a): collect(voices, f, a) for f in frontends for a in arms}
     rows, diffs = [], []
     for f in frontends:
@@ -103,7 +123,42 @@ def table(voices, frontends, arms) -> tuple[dict, str]:
         rows)
     text += "\n\nPaired differences (points):\n\n" + markdown(
         ["front end / arm", "difference", "over folds (fold means)", "over (fold, seed) pairs"], diffs)
-    return {f"{f}/{a}": {f"f{k}-s{s}": v for (k, s), v in sorted(acc[(f, a)].items())} for f, a in acc}, text
+    rows = {f"{f}/{a}": {f"f{k}-s{s}": v for (k, s), v in sorted(acc[(f, a)].items())} for f, a in acc}
+    if [v for v in variants if v != "base"]:
+        recipe_rows, recipe_text = recipe_table(voices, frontends, arms, variants)
+        rows["variants"] = recipe_rows
+        text += "\n\n" + recipe_text
+    return rows, text
+
+
+def recipe_table(voices, frontends, arms, variants) -> tuple[dict, str]:
+    """Each variant against the preset (base) on the (fold, seed) cells both ran: validation (what picks) and test
+    (reported, never used to pick)."""
+    rows, out, picks = [], {}, []
+    for f in frontends:
+        for a in arms:
+            val0, test0 = collect(voices, f, a, "base", "best_val_acc"), collect(voices, f, a)
+            gains = {}
+            for v in variants:
+                val, test = collect(voices, f, a, v, "best_val_acc"), collect(voices, f, a, v)
+                if not test:
+                    continue
+                shared = sorted(set(val) & set(val0))
+                gains[v] = float(np.mean([val[c] - val0[c] for c in shared])) if shared else float("nan")
+                out[f"{f}/{a}/{v}"] = {f"f{k}-s{s}": {"val": val[(k, s)], "test": test[(k, s)]} for k, s in sorted(test)}
+                rows.append([f, a, v, "; ".join(f"{k}={x}" for k, x in VARIANTS[v].items()) or "preset",
+                             str(len(test)), mean_sd(val.values(), 100), mean_sd(test.values(), 100),
+                             "" if v == "base" else _paired_row(val, val0)[0],
+                             "" if v == "base" else _paired_row(test, test0)[0]])
+            if len(gains) > 1:
+                best = max(gains, key=lambda v: -np.inf if np.isnan(gains[v]) else gains[v])
+                picks.append(f"- {f} / {a}: {best} (validation {100 * gains[best]:+.1f} pt against the preset on the "
+                             f"shared cells)")
+    text = ("Recipe variants, judged on the validation voice of each fold (test beside, never used to pick):\n\n"
+            + markdown(["front end", "arm", "variant", "change", "runs", "validation %", "test %",
+                        "validation - preset, over folds", "test - preset, over folds"], rows)
+            + "\n\nPicked by validation:\n\n" + "\n".join(picks))
+    return out, text
 
 
 def main():
@@ -113,13 +168,16 @@ def main():
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--arms", default=",".join(ARMS))
+    ap.add_argument("--variants", default="base", help=f"recipe variants, of {list(VARIANTS)}")
     ap.add_argument("--epochs", type=int, help="override the presets' epochs (default: theirs, 60)")
     ap.add_argument("--collect", action="store_true", help="no training: the table from the runs that exist")
     args = ap.parse_args()
-    frontends, arms = args.frontends.split(","), args.arms.split(",")
-    bad = sorted(set(arms) - set(ARMS)) + sorted(set(frontends) - {"logmel", "lauscher"})
+    frontends, arms, variants = args.frontends.split(","), args.arms.split(","), args.variants.split(",")
+    bad = (sorted(set(arms) - set(ARMS)) + sorted(set(frontends) - {"logmel", "lauscher"})
+           + sorted(set(variants) - set(VARIANTS)))
     if bad:
-        raise SystemExit(f"unknown arms / front ends {bad}; arms: {list(ARMS)}, front ends: logmel, lauscher")
+        raise SystemExit(f"unknown arms / front ends / variants {bad}; arms: {list(ARMS)}, front ends: logmel, "
+                         f"lauscher, variants: {list(VARIANTS)}")
     if not args.collect:
         for f in frontends:
             ensure_data(args.voices, f, args.folds)
@@ -127,9 +185,10 @@ def main():
             for k in range(args.folds):
                 for f in frontends:
                     for a in arms:
-                        run(arm_config(a, args.voices, f, k, args.epochs),
-                            DIR / f"{args.voices}-{f}-{a}-f{k}-s{s}", s, None)
-    rows, text = table(args.voices, frontends, arms)
+                        for v in variants:
+                            run(arm_config(a, args.voices, f, k, args.epochs, v),
+                                DIR / f"{cell(args.voices, f, a, v)}-f{k}-s{s}", s, None)
+    rows, text = table(args.voices, frontends, arms, variants)
     save_results(f"digits_cv_{args.voices}", rows, text)
 
 
