@@ -8,6 +8,11 @@ Writes benchmarks/results/loihi.json.
 
     python benchmarks/loihi.py [--lava-samples 2] [--stock-steps 100] [--emulator-samples 256] [--run runs/yy]
     python benchmarks/loihi.py --emulator-only       (the emulator row alone, for A/B runs of a change)
+    python benchmarks/loihi.py --emulator-only --split   (+ where its time goes)
+
+--split also runs the same samples without input spikes (neuron updates, input conversion and result assembly
+only: what remains is the input synapses' ring additions) and, as the floor of any per-synapse loop on this machine,
+the same number of int16 additions into a sequential array (no ring, no scatter; Numba, samples in parallel).
 """
 from __future__ import annotations
 
@@ -16,7 +21,22 @@ import json
 import time
 from pathlib import Path
 
+import numba as nb
 import numpy as np
+
+
+@nb.njit(parallel=True, cache=True)
+def _sequential_adds(in_gid, in_n, row, syn_w, out):
+    """Per sample, every input synapse's weight added into a sequential array: the emulator's per-synapse work
+    without the ring addressing."""
+    for b in nb.prange(in_n.shape[0]):
+        acc = np.zeros(out.shape[1], np.int32)
+        for e in range(in_n[b]):
+            i = in_gid[b, e]
+            lo = row[i]
+            for k in range(lo, row[i + 1]):
+                acc[k - lo] += syn_w[k]
+        out[b] = acc
 
 
 def shd_like_net():
@@ -33,12 +53,37 @@ def shd_like_net():
     return net
 
 
+def split(emu, batch, total_s: float) -> None:
+    """Where the emulator's time goes on `batch` (see the module docstring)."""
+    from eventprop import SpikeEvents
+    from eventprop.loihi.emulator import input_events
+    B = batch.counts.shape[0]
+    empty = SpikeEvents.from_lists([(np.zeros(0), np.zeros(0, np.int64))] * B, 700, 1000.0)
+    t0 = time.perf_counter()
+    emu.run(empty)
+    idle_s = time.perf_counter() - t0
+    _, ids, n, _ = input_events(emu.fx, batch, emu.offset)
+    syn = int((emu.row[ids + 1] - emu.row[ids])[np.arange(ids.shape[1])[None, :] < n[:, None]].sum())
+    out = np.zeros((B, int(np.diff(emu.row).max())), np.int32)
+    _sequential_adds(ids[:1], n[:1], emu.row, emu.syn_w, out[:1])          # compile / load from cache
+    t0 = time.perf_counter()
+    _sequential_adds(ids, n, emu.row, emu.syn_w, out)
+    seq_s = time.perf_counter() - t0
+    print(f"  without input spikes: {idle_s:.2f} s ({100 * idle_s / total_s:.0f} %: neuron updates, conversion, "
+          f"results); the input synapses' ring additions: {total_s - idle_s:.2f} s "
+          f"({100 * (total_s - idle_s) / total_s:.0f} %), {syn / B / 1e6:.2f} M per sample, "
+          f"{1e9 * (total_s - idle_s) / syn * nb.get_num_threads():.2f} ns each per thread")
+    print(f"  floor: the same additions into a sequential array, {1e9 * seq_s / syn * nb.get_num_threads():.2f} ns "
+          f"each per thread ({seq_s:.2f} s)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lava-samples", type=int, default=2)
     ap.add_argument("--stock-steps", type=int, default=100, help="steps run with the (slow) stock DelayDense model")
     ap.add_argument("--emulator-samples", type=int, default=256)
     ap.add_argument("--emulator-only", action="store_true", help="only the emulator row (for A/B runs of it)")
+    ap.add_argument("--split", action="store_true", help="with --emulator-only: where the emulator's time goes")
     ap.add_argument("--run", type=Path, help="a trained Yin-Yang run folder to deploy for the accuracy row")
     args = ap.parse_args()
 
@@ -71,6 +116,8 @@ def main():
     if args.emulator_only:
         print(f"emulator: {args.emulator_samples / emu_s:.1f} samples/s ({emu_s:.2f} s for {args.emulator_samples} "
               f"samples of 1000 steps, {hid_spikes:.0f} hidden spikes/sample)")
+        if args.split:
+            split(emu, big, emu_s)
         return
 
     lava_batch = batch_of(args.lava_samples, 1000)

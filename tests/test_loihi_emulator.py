@@ -116,3 +116,18 @@ def test_samples_that_overflow_the_spike_buffer_run_again_alone(monkeypatch):
         assert np.array_equal(batch.spike_steps[b], one.spike_steps[0])
         assert np.array_equal(batch.spike_ids[b], one.spike_ids[0])
         assert np.array_equal(batch.v["out"][b], one.v["out"][0])
+
+
+def test_counts_are_those_of_the_spike_lists_and_the_inputs():
+    """Per population and sample, spike_counts count the result's own spike lists and input_counts the raster."""
+    fx = random_fx(4, "two_layer", n_in=12)
+    x = raster(4, 4, 90, 12, 0.3)
+    res = Emulator(fx).run(x)
+    names = [p.name for p in fx.populations]
+    for b in range(4):
+        for name, c in res.spike_counts.items():
+            mine = res.spike_ids[b][res.spike_pops[b] == names.index(name)]
+            assert np.array_equal(c[b], np.bincount(mine, minlength=c.shape[1])), (name, b)
+    (name, c), = res.input_counts.items()
+    assert np.array_equal(c, x.sum(1)), name
+    assert sum(c.sum() for c in res.spike_counts.values()) > 10, "test net too quiet to be informative"

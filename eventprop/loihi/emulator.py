@@ -115,20 +115,23 @@ def make_result(fx: FxNetwork, steps: list[np.ndarray], gids: list[np.ndarray], 
     local = np.concatenate([np.arange(p.size) for p in order])
     r_lo = sum(p.size for p in order) - sum(p.size for p in fx.readouts)
 
-    def per_pop(ids, lo, size):
-        return np.bincount(ids[(ids >= lo) & (ids < lo + size)] - lo, minlength=size)
+    B, N = len(gids), local.size
 
-    v, volts, counts = {}, {}, {}
+    def per_neuron(ids: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """[B, N] counts of the global ids, ids holding sample b's n[b] entries one after another."""
+        return np.bincount(np.repeat(np.arange(B) * N, n) + ids, minlength=B * N).reshape(B, N)
+
+    v, volts = {}, {}
     for p in fx.readouts:
         lo = offsets[p.name] - r_lo
         v[p.name] = vtrace[:, :, lo:lo + p.size]
         volts[p.name] = v[p.name] * (p.scale / (1 << ACT_SHIFT))
-    for p in order[len(fx.inputs):]:
-        counts[p.name] = np.array([per_pop(g, offsets[p.name], p.size) for g in gids],
-                                  dtype=np.int64).reshape(len(gids), p.size)
+    spiked = per_neuron(np.concatenate(gids) if gids else np.zeros(0, np.int64),
+                        np.array([g.size for g in gids], np.int64))
     _, in_ids, in_n, _ = inputs
-    in_counts = {p.name: np.array([per_pop(in_ids[b, :in_n[b]], offsets[p.name], p.size) for b in range(len(gids))],
-                                  dtype=np.int64).reshape(len(gids), p.size) for p in fx.inputs}
+    received = per_neuron(in_ids[np.arange(in_ids.shape[1])[None, :] < in_n[:, None]], in_n)
+    counts = {p.name: spiked[:, offsets[p.name]:offsets[p.name] + p.size] for p in order[len(fx.inputs):]}
+    in_counts = {p.name: received[:, offsets[p.name]:offsets[p.name] + p.size] for p in fx.inputs}
     return FxResult(steps, [pop_of[g] for g in gids], [local[g] for g in gids], v, volts, counts, in_counts)
 
 
