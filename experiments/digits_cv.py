@@ -154,10 +154,17 @@ def recipe_table(voices, frontends, arms, variants) -> tuple[dict, str]:
                 best = max(gains, key=lambda v: -np.inf if np.isnan(gains[v]) else gains[v])
                 picks.append(f"- {f} / {a}: {best} (validation {100 * gains[best]:+.1f} pt against the preset on the "
                              f"shared cells)")
+    benefit = [[f, v, f"{a} - none", *_paired_row(collect(voices, f, a, v), collect(voices, f, "none", v))]
+               for f in frontends for v in variants if v != "base" and "none" in arms
+               for a in ("delays", "positions") if a in arms
+               and collect(voices, f, a, v) and collect(voices, f, "none", v)]
     text = ("Recipe variants, judged on the validation voice of each fold (test beside, never used to pick):\n\n"
             + markdown(["front end", "arm", "variant", "change", "runs", "validation %", "test %",
                         "validation - preset, over folds", "test - preset, over folds"], rows)
             + "\n\nPicked by validation:\n\n" + "\n".join(picks))
+    if benefit:
+        text += "\n\nDelay benefit with a variant's recipe (test points):\n\n" + markdown(
+            ["front end", "variant", "difference", "over folds (fold means)", "over (fold, seed) pairs"], benefit)
     return out, text
 
 
