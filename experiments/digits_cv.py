@@ -115,6 +115,8 @@ def table(voices, frontends, arms, variants=("base",)) -> tuple[dict, str]:
                          " / ".join(f"{100 * m:.1f}" for m in fold_means)])
         for a in [x for x in ("delays", "positions") if x in arms and "none" in arms]:
             diffs.append([f, f"{a} - none", *_paired_row(acc[(f, a)], acc[(f, "none")])])
+        if "delays" in arms and "positions" in arms:
+            diffs.append([f, "positions - delays", *_paired_row(acc[(f, "positions")], acc[(f, "delays")])])
     if {"logmel", "lauscher"} <= set(frontends):
         for a in arms:
             diffs.append([a, "lauscher - logmel", *_paired_row(acc[("lauscher", a)], acc[("logmel", a)])])
