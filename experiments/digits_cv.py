@@ -154,8 +154,9 @@ def recipe_table(voices, frontends, arms, variants) -> tuple[dict, str]:
                              "" if v == "base" else _paired_row(test, test0)[0]])
             if len(gains) > 1:
                 best = max(gains, key=lambda v: -np.inf if np.isnan(gains[v]) else gains[v])
-                picks.append(f"- {f} / {a}: {best} (validation {100 * gains[best]:+.1f} pt against the preset on the "
-                             f"shared cells)")
+                others = ", ".join(f"{v} {100 * g:+.1f} pt" for v, g in gains.items() if v != "base")
+                picks.append(f"- {f} / {a}: {'the preset' if best == 'base' else best} (validation against the "
+                             f"preset on the runs both made: {others})")
     benefit = [[f, v, f"{a} - none", *_paired_row(collect(voices, f, a, v), collect(voices, f, "none", v))]
                for f in frontends for v in variants if v != "base" and "none" in arms
                for a in ("delays", "positions") if a in arms
