@@ -69,7 +69,8 @@ def _emulate(fx: FxNetwork, test, idx: np.ndarray, quiet: bool):
     return np.concatenate(preds), ops, time.perf_counter() - t0
 
 
-def _float_accuracy(run, idx: np.ndarray) -> float:
+def float_accuracy(run, idx: np.ndarray) -> float:
+    """Accuracy of the run's network with run.params (float64) on test[idx]."""
     model = compile_network(run.net, params=run.params, dtype=torch.float64)
     test, correct = run.datasets[2], 0
     with torch.no_grad():
@@ -109,7 +110,7 @@ def deploy(run_dir: Path, target: str = "emulator", samples: int | None = None, 
     labels = test.labels[idx]
     report = {"target": target, "samples": int(len(idx)), "long_delays": long_delay_mode, "percentile": percentile,
               "n_long_delays": dep.meta["n_long_delays"], "relay_neurons": dep.meta.get("n_relay_neurons", 0),
-              "float_acc": _float_accuracy(run, idx), "netx_compatible": not notes, "netx_notes": notes}
+              "float_acc": float_accuracy(run, idx), "netx_compatible": not notes, "netx_notes": notes}
     preds, ops, secs = _emulate(dep, test, idx, quiet)
     report.update(emulator_acc=float((preds == labels).mean()), emulator_seconds=secs, ops=ops)
     if target != "emulator":

@@ -13,6 +13,7 @@ over (fold, seed) pairs.
                                     [--arms delays,positions,none]
     python experiments/digits_cv.py --variants base,win2,t900   # recipe changes, judged on the validation voices
     python experiments/digits_cv.py --collect          # the table from the runs that exist, training nothing
+    python experiments/digits_cv.py --collect --final  # + the test accuracy of each run's final-epoch weights
 
 A recipe variant (VARIANTS: the preset with a few fields changed) is judged by its best validation accuracy (one
 held-out training voice per fold), mean over folds x seeds; its test accuracy is reported beside, never used to pick.
@@ -22,7 +23,7 @@ Data: data/spoken-digits-<voices>-folds-<frontend>, written when missing (`event
 --folds K --frontend F`; needs espeak-ng, and flite / festival for their voices). Runs (resumable, seed-major so
 an interrupted sweep leaves whole (seed, fold) cells):
 runs/experiments/digits-cv/<voices>-<frontend>-<arm>[-<variant>]-f<k>-s<seed>.
-Writes experiments/results/digits_cv_<voices>.{json,md}.
+Writes experiments/results/digits_cv_<voices>.{json,md} (and digits_cv_final_<voices>.json with --final).
 """
 from __future__ import annotations
 
@@ -94,6 +95,34 @@ def collect(voices: str, frontend: str, arm: str, variant: str = "base",
     return out
 
 
+def final_epoch_acc(run_dir) -> float:
+    """Test accuracy of the final epoch's weights (checkpoints/last.pt), shown beside the protocol's pick (the
+    best-validation checkpoint), never instead of it: a validation voice that reaches 100 % early picks an early
+    checkpoint."""
+    from dataclasses import replace
+
+    from eventprop.pipeline.training.checkpoints import load_checkpoint
+    from eventprop.pipeline.training.runs import load_trained
+    from eventprop.workflows import float_accuracy
+    run_ = load_trained(run_dir)
+    state = load_checkpoint(run_dir / "checkpoints" / "last.pt")["model"]
+    params = {k: v.detach().cpu().double().numpy() if v.is_floating_point() else v.cpu().numpy()
+              for k, v in state.items()}
+    return float_accuracy(replace(run_, params=params), np.arange(len(run_.datasets[2])))
+
+
+def final_accs(voices: str, names: list[str]) -> dict[str, float]:
+    """Run name -> final-epoch test accuracy, cached in experiments/results/digits_cv_final_<voices>.json."""
+    path = ROOT / "experiments" / "results" / f"digits_cv_final_{voices}.json"
+    cache = json.loads(path.read_text()) if path.exists() else {}
+    todo = [n for n in names if n not in cache and (DIR / n / "results.json").exists()]
+    for i, name in enumerate(todo):
+        print(f"final-epoch weights {i + 1}/{len(todo)}: {name}", flush=True)
+        cache[name] = final_epoch_acc(DIR / name)
+        path.write_text(json.dumps(dict(sorted(cache.items())), indent=2))
+    return cache
+
+
 def _paired_row(a: dict, b: dict) -> list[str]:
     """a - b over the (fold, seed) cells both hold: paired over folds (fold means) and over the cells."""
     cells = sorted(set(a) & set(b))
@@ -103,7 +132,7 @@ def _paired_row(a: dict, b: dict) -> list[str]:
             f"{paired([a[c] for c in cells], [b[c] for c in cells])}, n = {len(cells)}"]
 
 
-def table(voices, frontends, arms, variants=("base",)) -> tuple[dict, str]:
+def table(voices, frontends, arms, variants=("base",), final: bool = False) -> tuple[dict, str]:
     acc = {(f, a): collect(voices, f, a) for f in frontends for a in arms}
     rows, diffs = [], []
     for f in frontends:
@@ -113,6 +142,10 @@ def table(voices, frontends, arms, variants=("base",)) -> tuple[dict, str]:
             fold_means = [np.mean([v for (k, _), v in r.items() if k == fold]) for fold in folds]
             rows.append([f, a, str(len(folds)), str(len({s for _, s in r})), mean_sd(r.values(), 100),
                          " / ".join(f"{100 * m:.1f}" for m in fold_means)])
+            if final:
+                names = [f"{cell(voices, f, a, 'base')}-f{k}-s{s}" for k, s in sorted(r)]
+                last = final_accs(voices, names)
+                rows[-1].append(mean_sd([last[n] for n in names], 100))
         for a in [x for x in ("delays", "positions") if x in arms and "none" in arms]:
             diffs.append([f, f"{a} - none", *_paired_row(acc[(f, a)], acc[(f, "none")])])
         if "delays" in arms and "positions" in arms:
@@ -121,8 +154,8 @@ def table(voices, frontends, arms, variants=("base",)) -> tuple[dict, str]:
         for a in arms:
             diffs.append([a, "lauscher - logmel", *_paired_row(acc[("lauscher", a)], acc[("logmel", a)])])
     text = f"Voices: {voices}.\n\n" + markdown(
-        ["front end", "arm", "folds", "seeds", "test % (mean +- sd over folds x seeds)", "per fold (mean over seeds)"],
-        rows)
+        ["front end", "arm", "folds", "seeds", "test % (mean +- sd over folds x seeds)", "per fold (mean over seeds)"]
+        + (["final-epoch weights, test % (not the protocol's pick)"] if final else []), rows)
     text += "\n\nPaired differences (points):\n\n" + markdown(
         ["front end / arm", "difference", "over folds (fold means)", "over (fold, seed) pairs"], diffs)
     rows = {f"{f}/{a}": {f"f{k}-s{s}": v for (k, s), v in sorted(acc[(f, a)].items())} for f, a in acc}
@@ -181,6 +214,9 @@ def main():
     ap.add_argument("--variants", default="base", help=f"recipe variants, of {list(VARIANTS)}")
     ap.add_argument("--epochs", type=int, help="override the presets' epochs (default: theirs, 60)")
     ap.add_argument("--collect", action="store_true", help="no training: the table from the runs that exist")
+    ap.add_argument("--final", action="store_true",
+                    help="also the test accuracy of each run's final-epoch weights (cached; beside the pick, never "
+                         "instead of it)")
     args = ap.parse_args()
     frontends, arms, variants = args.frontends.split(","), args.arms.split(","), args.variants.split(",")
     bad = (sorted(set(arms) - set(ARMS)) + sorted(set(frontends) - {"logmel", "lauscher"})
@@ -198,7 +234,7 @@ def main():
                         for v in variants:
                             run(arm_config(a, args.voices, f, k, args.epochs, v),
                                 DIR / f"{cell(args.voices, f, a, v)}-f{k}-s{s}", s, None)
-    rows, text = table(args.voices, frontends, arms, variants)
+    rows, text = table(args.voices, frontends, arms, variants, args.final)
     save_results(f"digits_cv_{args.voices}", rows, text)
 
 
