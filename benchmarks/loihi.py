@@ -58,7 +58,7 @@ def split(emu, batch, total_s: float) -> None:
     from eventprop import SpikeEvents
     from eventprop.loihi.emulator import input_events
     B = batch.counts.shape[0]
-    empty = SpikeEvents.from_lists([(np.zeros(0), np.zeros(0, np.int64))] * B, 700, 1000.0)
+    empty = SpikeEvents.from_lists([(np.zeros(0), np.zeros(0, np.int64))] * B, batch.n_channels, batch.duration)
     t0 = time.perf_counter()
     emu.run(empty)
     idle_s = time.perf_counter() - t0

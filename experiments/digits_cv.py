@@ -99,16 +99,10 @@ def final_epoch_acc(run_dir) -> float:
     """Test accuracy of the final epoch's weights (checkpoints/last.pt), shown beside the protocol's pick (the
     best-validation checkpoint), never instead of it: a validation voice that reaches 100 % early picks an early
     checkpoint."""
-    from dataclasses import replace
-
-    from eventprop.pipeline.training.checkpoints import load_checkpoint
     from eventprop.pipeline.training.runs import load_trained
     from eventprop.workflows import float_accuracy
-    run_ = load_trained(run_dir)
-    state = load_checkpoint(run_dir / "checkpoints" / "last.pt")["model"]
-    params = {k: v.detach().cpu().double().numpy() if v.is_floating_point() else v.cpu().numpy()
-              for k, v in state.items()}
-    return float_accuracy(replace(run_, params=params), np.arange(len(run_.datasets[2])))
+    run_ = load_trained(run_dir, checkpoint="checkpoints/last.pt")
+    return float_accuracy(run_, np.arange(len(run_.datasets[2])))
 
 
 def final_accs(voices: str, names: list[str]) -> dict[str, float]:
@@ -190,10 +184,14 @@ def recipe_table(voices, frontends, arms, variants) -> tuple[dict, str]:
                 others = ", ".join(f"{v} {100 * g:+.1f} pt" for v, g in gains.items() if v != "base")
                 picks.append(f"- {f} / {a}: {'the preset' if best == 'base' else best} (validation against the "
                              f"preset on the runs both made: {others})")
-    benefit = [[f, v, f"{a} - none", *_paired_row(collect(voices, f, a, v), collect(voices, f, "none", v))]
-               for f in frontends for v in variants if v != "base" and "none" in arms
-               for a in ("delays", "positions") if a in arms
-               and collect(voices, f, a, v) and collect(voices, f, "none", v)]
+    benefit = []
+    for f in frontends:
+        for v in [x for x in variants if x != "base" and "none" in arms]:
+            none = collect(voices, f, "none", v)
+            for a in [x for x in ("delays", "positions") if x in arms]:
+                learned = collect(voices, f, a, v)
+                if learned and none:
+                    benefit.append([f, v, f"{a} - none", *_paired_row(learned, none)])
     text = ("Recipe variants, judged on the validation voice of each fold (test beside, never used to pick):\n\n"
             + markdown(["front end", "arm", "variant", "change", "runs", "validation %", "test %",
                         "validation - preset, over folds", "test - preset, over folds"], rows)
