@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from eventprop.cli import main
 from eventprop.datasets.augment import Augment, blend_pair, shift_channels, stretch_times
+from eventprop.errors import ConfigError
 from eventprop.datasets.hsd import DataError, HSDDataset, speaker_split
 from eventprop.pipeline.training import config as configs
 from eventprop.pipeline.training.tasks import make_datasets
@@ -55,6 +56,26 @@ def test_speaker_split_and_config_splits(tmp_path):
     cfg.data.root, cfg.data.n_train = str(tmp_path / "ssc"), 10
     train, val, test = make_datasets(cfg)
     assert (len(train), len(val), len(test)) == (10, 30, 30) and train.n_classes == 35
+
+
+def test_validation_holds_about_val_fraction_of_the_speakers():
+    """Without data.val_speakers: one speaker (the share closest to the fraction) while round(fraction x speakers)
+    is 1 - as before for SHD's 10 training speakers - and several, spread over the ids, when that is more."""
+    ten = np.repeat(np.arange(10), [40, 60, 70, 80, 90, 100, 110, 120, 130, 200])    # shares 4 .. 20 %
+    _, va = speaker_split(ten, [])
+    assert set(ten[va]) == {5}                                  # 100 of 1000: the share closest to 10 %
+    many = np.repeat(np.arange(36), 180)                        # the 45-voice spoken digits: 36 training voices
+    tr, va = speaker_split(many, [])
+    assert sorted(set(many[va])) == [0, 12, 23, 35] and len(va) == 4 * 180
+    assert sorted(np.concatenate([tr, va]).tolist()) == list(range(many.size))
+    _, va = speaker_split(many, [], fraction=0.25)
+    assert len(set(many[va])) == 9
+    _, va = speaker_split(np.array([3, 7]), [], fraction=0.9)  # never every speaker
+    assert va.size == 1
+    cfg = configs.preset("spoken-digits")
+    cfg.data.val_fraction = 1.0
+    with pytest.raises(ConfigError, match="data.val_fraction"):
+        configs.check_ranges(cfg)
 
 
 def test_missing_and_malformed_files_name_file_and_field(tmp_path):
@@ -147,6 +168,9 @@ def test_training_runs_end_to_end_on_shd_layout(tmp_path):
     cfg = prepare_run_dir(tmp_path / "run", cfg, resume=False, force=False)
     summary = Trainer(cfg, tmp_path / "run", quiet=True).fit()
     assert summary["epochs"] == 2 and 0 <= summary["test_acc"] <= 1
+    speakers = np.asarray(h5py.File(tmp_path / "data" / "SHD" / "shd_train.h5")["extra/speaker"])
+    _, val = speaker_split(speakers, [])
+    assert summary["val_speakers"] == sorted(set(speakers[val].tolist()))      # results.json names the split it ran
 
 
 def test_data_inspect_and_fetch_offline(tmp_path, monkeypatch):

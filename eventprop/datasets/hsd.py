@@ -210,13 +210,18 @@ class HSDDataset:
 
 
 def speaker_split(speakers: np.ndarray, val_speakers: list[int], fraction: float = 0.1):
-    """(train positions, validation positions): validation = the given speakers, or, when none are given, the one
-    speaker whose share of the set is closest to `fraction`."""
+    """(train positions, validation positions): validation = the given speakers; when none are given, about
+    `fraction` of the speakers: k = round(fraction x speakers), at least 1 - the one speaker whose share of the set is
+    closest to `fraction` when k = 1, else k speakers spread evenly over the sorted speaker ids."""
     ids, counts = np.unique(speakers, return_counts=True)
     if not val_speakers:
         if ids.size < 2:
             raise DataError("a speaker-based validation split needs at least two speakers in the training file")
-        val_speakers = [int(ids[np.argmin(np.abs(counts / counts.sum() - fraction))])]
+        k = min(max(1, round(fraction * ids.size)), ids.size - 1)
+        if k == 1:
+            val_speakers = [int(ids[np.argmin(np.abs(counts / counts.sum() - fraction))])]
+        else:
+            val_speakers = ids[np.round(np.linspace(0, ids.size - 1, k)).astype(int)].tolist()
     unknown = sorted(set(val_speakers) - set(ids.tolist()))
     if unknown:
         raise DataError(f"data.val_speakers: speakers {unknown} are not in the training file (has {ids.tolist()})")

@@ -33,7 +33,8 @@ class DataConfig:
     shift: int = 0                      # augmentation: random channel shift in [-shift, shift] (anchors: 40)
     blend: float = 0.0                  # augmentation: probability of blending with a same-class sample
     stretch: float = 0.0                # augmentation: spike times scaled by a factor in [1 - stretch, 1 + stretch]
-    val_speakers: list[int] = field(default_factory=list)   # SHD validation speakers (empty: one chosen, ~10 %)
+    val_speakers: list[int] = field(default_factory=list)   # SHD validation speakers (empty: chosen by val_fraction)
+    val_fraction: float = 0.1           # without val_speakers: validate on round(val_fraction x speakers) (>= 1)
     cache: bool = True                  # keep samples in memory after the first read (false: stream every epoch)
     fold: int = -1                      # spoken digits: -1 the fixed split (root/SHD); k: leave-voices-out fold k
 
@@ -198,6 +199,7 @@ RANGES = [  # (what the value must be, test, keys)
                                 "train.nan_abort_after", "data.pool")),
     ("in [0, 1]", lambda v: 0 <= v <= 1, ("data.blend",)),
     ("in [0, 1)", lambda v: 0 <= v < 1, ("data.stretch",)),
+    ("in (0, 1)", lambda v: 0 < v < 1, ("data.val_fraction",)),
     ("in 0..4", lambda v: 0 <= v <= 4, ("space.dims",)),
     ("> 0", lambda v: v > 0, ("space.velocity", "space.extent")),
     (">= 0", lambda v: v >= 0, ("space.cost", "structure.l1", "structure.noise")),

@@ -98,7 +98,7 @@ def hsd_splits(cfg: RunConfig):
     if kind == "ssc":
         train, val = full, HSDDataset(kind, root, "valid", **opts)
     else:
-        tr, va = speaker_split(full.speakers, d.val_speakers)
+        tr, va = speaker_split(full.speakers, d.val_speakers, d.val_fraction)
         train, val = full.subset(tr), full.subset(va)
     test = HSDDataset(kind, root, "test", **opts)
     n_classes = max(s.n_classes for s in (train, val, test))
