@@ -203,7 +203,7 @@ def recipe_table(voices, frontends, arms, variants) -> tuple[dict, str]:
     text = ("Recipe variants, judged on the validation voices of each fold (test beside, never used to pick):\n\n"
             + markdown(["front end", "arm", "variant", "change", "runs", "validation %", "test %",
                         "validation - preset, over folds", "test - preset, over folds"], rows)
-            + "\n\nPicked by validation:\n\n" + "\n".join(picks))
+            + ("\n\nPicked by validation:\n\n" + "\n".join(picks) if picks else ""))
     if benefit:
         text += "\n\nDelay benefit with a variant's recipe (test points):\n\n" + markdown(
             ["front end", "variant", "difference", "over folds (fold means)", "over (fold, seed) pairs"], benefit)
