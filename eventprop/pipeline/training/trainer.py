@@ -359,7 +359,7 @@ class Trainer:
         summary = {"best_val_acc": self.best_val, "test_acc": self.evaluate(self.test_set), "epochs": self.epoch,
                    "stopped_early": self.patience >= t.early_stop_patience,
                    "parameters": self.model.parameter_counts(), "train_seconds": None, "world_size": self.dist.world}
-        if hasattr(self.val_set, "speakers"):        # the speaker-based validation split this run used
+        if hasattr(self.val_set, "speakers"):        # who spoke the validation samples (SHD: the split this run used)
             summary["val_speakers"] = sorted({int(x) for x in self.val_set.speakers})
         if self.dist.is_main:
             summary["train_seconds"] = self._train_seconds()
